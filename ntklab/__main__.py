@@ -1,0 +1,5 @@
+import sys
+
+from ntklab.cli import main
+
+sys.exit(main())

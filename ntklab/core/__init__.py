@@ -1,0 +1,25 @@
+"""Pure JAX + NumPy: networks, linearization, empirical and analytic kernels, closed-form dynamics."""
+
+from ntklab.core.activations import ACTIVATIONS, Activation, gaussian_expectations, get_activation
+from ntklab.core.analytic import analytic_kernels, make_kernel_fn
+from ntklab.core.data import PRESETS, Dataset, make_dataset
+from ntklab.core.empirical import empirical_ntk, empirical_ntk_jacobian, linearize
+from ntklab.core.network import MLPSpec, count_params, init_params, make_apply_fn, make_mlp
+from ntklab.core.predict import critical_learning_rate, gradient_descent_mse, ntk_ensemble_variance_inf
+from ntklab.core.stax import Dense, Elementwise, Kernel, Serial, input_kernel
+from ntklab.core.training import (
+    TrainState,
+    half_mse,
+    init_train_state,
+    make_optimizer,
+    make_train_chunk,
+)
+
+__all__ = [
+    "ACTIVATIONS", "Activation", "Dataset", "Dense", "Elementwise", "Kernel", "MLPSpec", "PRESETS",
+    "Serial", "TrainState", "analytic_kernels", "count_params", "critical_learning_rate",
+    "empirical_ntk", "empirical_ntk_jacobian", "gaussian_expectations", "get_activation",
+    "gradient_descent_mse", "half_mse", "init_params", "init_train_state", "input_kernel",
+    "linearize", "make_apply_fn", "make_dataset", "make_kernel_fn", "make_mlp", "make_optimizer",
+    "make_train_chunk", "ntk_ensemble_variance_inf",
+]

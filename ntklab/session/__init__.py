@@ -1,0 +1,22 @@
+"""Headless runs: specs, the snapshot generator, experiment files and exports. No Qt here."""
+
+from ntklab.session.experiment import Experiment, InfiniteWidth, Snapshot, TrainingDiverged, snapshot_schedule
+from ntklab.session.export import write_run
+from ntklab.session.spec import (
+    DataSpec,
+    ExperimentSpec,
+    InfiniteSpec,
+    SpecError,
+    TrainSpec,
+    dump_spec,
+    load_spec,
+    save_spec,
+    spec_from_dict,
+    spec_to_dict,
+)
+
+__all__ = [
+    "DataSpec", "Experiment", "ExperimentSpec", "InfiniteSpec", "InfiniteWidth", "Snapshot", "SpecError",
+    "TrainSpec", "TrainingDiverged", "dump_spec", "load_spec", "save_spec", "snapshot_schedule",
+    "spec_from_dict", "spec_to_dict", "write_run",
+]

@@ -1,0 +1,63 @@
+"""Starting the application: the window, Ctrl+C handling, and the ``--screenshot`` mode."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from ntklab.ui.controller import Controller
+from ntklab.ui.main_window import MainWindow
+
+
+def create_window(config: str | None = None) -> tuple[MainWindow, Controller]:
+    window = MainWindow()
+    controller = Controller(window)
+    if config:
+        controller.open_spec(config)
+    return window, controller
+
+
+def run_app(config: str | None = None, screenshot: str | None = None, steps: int | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("NTK Lab")
+    window, controller = create_window(config)
+    # Ctrl+C in the terminal closes the window; a timer lets Python see the signal.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    tick = QTimer()
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
+    window.show()
+    if screenshot:
+        spec = controller.spec if config else None
+        if steps is not None:
+            from ntklab.ui.params import spec_from_params
+
+            spec = (spec or spec_from_params(window.params)).with_changes(train={"steps": steps})
+        return _screenshot(app, window, controller, screenshot, spec)
+    code = app.exec()
+    controller.shutdown()
+    return code
+
+
+def _screenshot(app, window, controller, path, spec) -> int:
+    result = {"code": 1}
+
+    def save():
+        app.processEvents()
+        if window.grab().save(path):
+            print(f"Saved a screenshot to {path}.")
+            result["code"] = 0
+        else:
+            print(f"error: could not write {path}.", file=sys.stderr)
+        window.close()
+        app.quit()
+
+    controller.runFinished.connect(save)
+    if not controller.start(spec):
+        print(f"error: {window.banner.text()}", file=sys.stderr)
+        return 2
+    app.exec()
+    return result["code"]

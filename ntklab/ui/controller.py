@@ -1,0 +1,238 @@
+"""All wiring in one place: widget edits → specs, worker signals → plots, ~30 Hz redraws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from ntklab import __version__
+from ntklab.session import Experiment, SpecError, load_spec, save_spec, write_run
+from ntklab.ui.params import apply_spec, shown, spec_from_params, update_visibility
+from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
+from ntklab.ui.worker import RunWorker, start_in_thread
+
+REDRAW_MS = 33
+
+
+class Controller(QObject):
+    """Owns the worker and the window's state; handlers are ``_on_<source>_<event>``."""
+
+    runFinished = Signal()  # after the worker thread has ended and the last snapshot is drawn
+
+    def __init__(self, window):
+        super().__init__()
+        self.window = w = window
+        self.worker: RunWorker | None = None
+        self.thread = None
+        self.spec = spec_from_params(w.params)
+        self.snapshots: list = []
+        self.history = History([f for f, *_ in LOSS_CURVES + DRIFT_CURVES])
+        self.latest = None
+        self._dirty = False
+
+        w.start_button.clicked.connect(self._on_start_clicked)
+        w.pause_button.clicked.connect(self._on_pause_clicked)
+        w.stop_button.clicked.connect(self._on_stop_clicked)
+        w.reset_button.clicked.connect(self._on_reset_clicked)
+        w.params.sigTreeStateChanged.connect(self._on_params_changed)
+        w.open_action.triggered.connect(self._on_open_triggered)
+        w.save_action.triggered.connect(self._on_save_triggered)
+        w.export_action.triggered.connect(self._on_export_triggered)
+        w.figure_action.triggered.connect(self._on_figure_triggered)
+        w.quit_action.triggered.connect(w.close)
+        w.about_action.triggered.connect(self._on_about_triggered)
+        w.close_requested = self.shutdown
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self._on_timer_timeout)
+        self.timer.start()
+        w.backend_label.setText(f"JAX {jax.default_backend()}")
+        self._update_buttons()
+
+    # --- run control ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def start(self, spec=None) -> bool:
+        """Starts a run of ``spec`` (default: the form's); False when the form holds a bad value."""
+        if self.running:
+            return False
+        try:
+            self.spec = spec or spec_from_params(self.window.params)
+        except SpecError as exc:
+            self.window.show_banner(f"Cannot start: {exc}")
+            return False
+        self.window.show_banner("")
+        self._clear()
+        experiment = Experiment(self.spec)
+        self.worker = RunWorker(experiment.run)
+        self.worker.snapshotReady.connect(self._on_worker_snapshot)
+        self.worker.runFailed.connect(self._on_worker_failed)
+        self.worker.runFinished.connect(self._on_worker_finished)
+        self.window.state_label.setText("compiling…")
+        self.thread = start_in_thread(self.worker)
+        self.thread.finished.connect(self._on_thread_finished)
+        self._update_buttons()
+        return True
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+    def shutdown(self) -> None:
+        """Stops the run and waits for its thread (used when the window closes)."""
+        self.timer.stop()
+        if self.thread is not None:
+            self.worker.stop()
+            self.thread.quit()
+            self.thread.wait()
+
+    def _clear(self) -> None:
+        self.snapshots.clear()
+        self.history.clear()
+        self.latest = None
+        w = self.window
+        w.fit_plot.clear()
+        w.loss_plot.clear()
+        w.drift_plot.clear()
+        w.step_label.setText("")
+        w.rate_label.setText("")
+        w.eta_label.setText("η_crit: –")
+
+    def _update_buttons(self) -> None:
+        w, running = self.window, self.running
+        w.start_button.setEnabled(not running)
+        w.pause_button.setEnabled(running)
+        w.stop_button.setEnabled(running)
+        w.pause_button.setText("Resume" if running and self.worker.paused else "Pause")
+
+    # --- handlers -----------------------------------------------------------------------------
+
+    def _on_start_clicked(self) -> None:
+        self.start()
+
+    def _on_pause_clicked(self) -> None:
+        if self.worker is None:
+            return
+        if self.worker.paused:
+            self.worker.resume()
+            self.window.state_label.setText("running")
+        else:
+            self.worker.pause()
+            self.window.state_label.setText("paused")
+        self._update_buttons()
+
+    def _on_stop_clicked(self) -> None:
+        self.stop()
+        self.window.state_label.setText("stopping…")
+
+    def _on_reset_clicked(self) -> None:
+        self.stop()
+        self._clear()
+        self.window.show_banner("")
+        self.window.state_label.setText("ready")
+
+    def _on_params_changed(self, _param, changes) -> None:
+        update_visibility(self.window.params)
+        self.window.fit_plot.set_visible(shown(self.window.params))
+        if self.running and any(c[0].parent() and c[0].parent().name() != "show" for c in changes):
+            self.window.state_label.setText("settings changed: they apply at the next Start")
+
+    def _on_worker_snapshot(self, snap) -> None:
+        self.snapshots.append(snap)
+        self.history.append(snap)
+        self.latest = snap
+        self._dirty = True
+
+    def _on_worker_failed(self, message: str) -> None:
+        self.window.show_banner(f"The run stopped: {message}")
+        self.window.state_label.setText("stopped with an error")
+
+    def _on_worker_finished(self) -> None:
+        pass  # the thread's finished signal follows; cleanup happens there
+
+    def _on_thread_finished(self) -> None:
+        self.thread.deleteLater()
+        self.worker.deleteLater()
+        self.thread = None
+        self._on_timer_timeout()
+        if self.window.state_label.text() not in ("stopped with an error",):
+            last = self.latest.step if self.latest else 0
+            done = self.latest is not None and last == self.spec.train.steps
+            self.window.state_label.setText("finished" if done else f"stopped at step {last}")
+        self._update_buttons()
+        self.runFinished.emit()
+
+    def _on_timer_timeout(self) -> None:
+        if not self._dirty or self.latest is None:
+            return
+        self._dirty = False
+        snap, w = self.latest, self.window
+        w.fit_plot.set_data(snap)
+        w.fit_plot.set_visible(shown(w.params))
+        w.loss_plot.set_data(self.history)
+        w.drift_plot.set_data(self.history)
+        w.step_label.setText(f"step {snap.step:,} / {snap.steps_total:,}")
+        w.eta_label.setText(f"η_crit = 2n/λ_max(Θ̂₀) = {snap.eta_crit:.4g}   (learning rate "
+                            f"{self.spec.train.learning_rate:g})")
+        if snap.step > 0:
+            first = self.snapshots[1]  # after the first chunk: its compile time is excluded
+            if snap.step > first.step and snap.wall_time > first.wall_time:
+                rate = (snap.step - first.step) / (snap.wall_time - first.wall_time)
+                w.rate_label.setText(f"{rate:,.0f} steps/s")
+            if self.running and not self.worker.paused:
+                w.state_label.setText("running")
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def open_spec(self, path: str) -> None:
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            self.window.show_banner(str(exc))
+            return
+        apply_spec(self.window.params, spec)
+        self.spec = spec
+        self.window.show_banner("")
+        self.window.state_label.setText(f"opened {Path(path).name}")
+
+    def _on_open_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open experiment", "", "Experiment (*.toml)")
+        if path:
+            self.open_spec(path)
+
+    def _on_save_triggered(self) -> None:
+        try:
+            spec = spec_from_params(self.window.params)
+        except SpecError as exc:
+            self.window.show_banner(f"Cannot save: {exc}")
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save experiment", "experiment.toml",
+                                              "Experiment (*.toml)")
+        if path:
+            save_spec(spec, path)
+
+    def _on_export_triggered(self) -> None:
+        if not self.snapshots:
+            self.window.show_banner("Nothing to export yet: start a run first.")
+            return
+        folder = QFileDialog.getExistingDirectory(self.window, "Export run into folder")
+        if folder:
+            write_run(self.snapshots, self.spec, folder)
+            self.window.state_label.setText(f"exported to {folder}")
+
+    def _on_figure_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save figure", "ntklab.png", "PNG (*.png)")
+        if path:
+            self.window.grab().save(path)
+
+    def _on_about_triggered(self) -> None:
+        devices = ", ".join(str(d) for d in jax.devices())
+        QMessageBox.about(self.window, "About NTK Lab",
+                          f"NTK Lab {__version__}\nJAX {jax.__version__}, backend "
+                          f"{jax.default_backend()}: {devices}")

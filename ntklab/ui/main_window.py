@@ -1,0 +1,111 @@
+"""The main window: settings and run controls on the left, plots on the right, a status bar."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from pyqtgraph.parametertree import ParameterTree
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ntklab.ui.params import make_parameters
+from ntklab.ui.plots import FitPlot, make_drift_plot, make_loss_plot
+
+
+class MainWindow(QMainWindow):
+    """Widgets only; the :class:`~ntklab.ui.controller.Controller` does all the wiring."""
+
+    def __init__(self):
+        super().__init__()
+        self.setWindowTitle("NTK Lab")
+        self.resize(1440, 900)
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+
+        self.params = make_parameters()
+        self.tree = ParameterTree(showHeader=False)
+        self.tree.setParameters(self.params, showTop=False)
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.reset_button = QPushButton("Reset")
+        self.eta_label = QLabel("η_crit: –")
+        self.eta_label.setToolTip("Critical learning rate 2n/λ_max(Θ̂₀) for the loss ‖f − y‖²/(2n), "
+                                  "measured at initialization")
+        buttons = QGridLayout()
+        for i, b in enumerate([self.start_button, self.pause_button, self.stop_button, self.reset_button]):
+            buttons.addWidget(b, i // 2, i % 2)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.tree, 1)
+        left_layout.addWidget(self.eta_label)
+        left_layout.addLayout(buttons)
+
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #fdecea; color: #611a15; padding: 6px; }")
+        self.banner.hide()
+        self.fit_plot = FitPlot()
+        self.loss_plot = make_loss_plot()
+        self.drift_plot = make_drift_plot()
+        training = QWidget()
+        grid = QGridLayout(training)
+        grid.addWidget(self.fit_plot.widget, 0, 0, 1, 2)
+        grid.addWidget(self.loss_plot.widget, 1, 0)
+        grid.addWidget(self.drift_plot.widget, 1, 1)
+        grid.setRowStretch(0, 3)
+        grid.setRowStretch(1, 2)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(training, "Training")
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.banner)
+        right_layout.addWidget(self.tabs, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([340, 1100])
+        self.setCentralWidget(splitter)
+
+        self.step_label, self.rate_label, self.backend_label = QLabel(), QLabel(), QLabel()
+        self.state_label = QLabel("ready")
+        bar = self.statusBar()
+        bar.addWidget(self.state_label, 1)
+        for label in (self.step_label, self.rate_label, self.backend_label):
+            bar.addPermanentWidget(label)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_action = QAction("&Open experiment…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.save_action = QAction("&Save experiment…", self, shortcut=QKeySequence.StandardKey.Save)
+        self.export_action = QAction("&Export run data…", self)
+        self.figure_action = QAction("Save &figure…", self)
+        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        for action in (self.open_action, self.save_action, None, self.export_action, self.figure_action,
+                       None, self.quit_action):
+            file_menu.addSeparator() if action is None else file_menu.addAction(action)
+        self.about_action = QAction("&About NTK Lab", self)
+        menu.addMenu("&Help").addAction(self.about_action)
+        self.close_requested = None  # set by the controller: returns True when closing may proceed
+
+    def show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def closeEvent(self, event):  # noqa: N802 (Qt override)
+        if self.close_requested is not None:
+            self.close_requested()
+        event.accept()

@@ -1,0 +1,120 @@
+"""The settings form (a pyqtgraph ParameterTree) and its two adapters to and from ExperimentSpec."""
+
+from __future__ import annotations
+
+from pyqtgraph.parametertree import Parameter
+
+from ntklab.core import ACTIVATIONS, PRESETS
+from ntklab.session import ExperimentSpec, spec_from_dict, spec_to_dict
+
+ACTIVATION_PARAMS = {  # every activation parameter the form knows, with its spin-box options
+    "alpha": dict(type="float", value=0.01, step=0.01),
+    "a": dict(type="float", value=1.0, step=0.1),
+    "b": dict(type="float", value=1.0, step=0.1),
+    "c": dict(type="float", value=0.0, step=0.1),
+    "approximate": dict(type="bool", value=False),
+}
+
+SHOW = {"network": True, "linearization": True, "ntk_inf": True, "nngp": True}
+SHOW_TITLES = {"network": "network", "linearization": "linearization", "ntk_inf": "NTK ∞ (gradient flow)",
+               "nngp": "NNGP posterior ±2σ"}
+
+
+def make_parameters(spec: ExperimentSpec | None = None) -> Parameter:
+    """The form's parameter tree, filled from ``spec`` (defaults when None)."""
+    spec = spec or ExperimentSpec()
+    sections = [
+        dict(name="model", title="Architecture", type="group", children=[
+            dict(name="depth", title="depth (hidden layers)", type="int", limits=(0, 32)),
+            dict(name="width", type="int", limits=(1, 65536), step=32),
+            dict(name="activation", type="list", limits=list(ACTIVATIONS)),
+            dict(name="activation_params", title="activation parameters", type="group", children=[
+                dict(name=k, **opts) for k, opts in ACTIVATION_PARAMS.items()]),
+            dict(name="w_std", title="W std", type="float", limits=(0, None), step=0.1, decimals=6),
+            dict(name="b_std", title="b std", type="float", limits=(0, None), step=0.1, decimals=6),
+            dict(name="parameterization", type="list", limits=["ntk", "standard"]),
+        ]),
+        dict(name="data", title="Data", type="group", children=[
+            dict(name="preset", title="target", type="list", limits=list(PRESETS)),
+            dict(name="n_train", title="training points", type="int", limits=(1, 100000)),
+            dict(name="n_test", title="test points", type="int", limits=(1, 100000)),
+            dict(name="noise", title="noise std", type="float", limits=(0, None), step=0.05),
+            dict(name="seed", title="data seed", type="int", limits=(0, 2**31 - 1)),
+            dict(name="x_min", title="x min", type="float", step=0.5),
+            dict(name="x_max", title="x max", type="float", step=0.5),
+        ]),
+        dict(name="train", title="Training", type="group", children=[
+            dict(name="learning_rate", title="learning rate", type="float", limits=(1e-9, None),
+                 step=0.01, decimals=6),
+            dict(name="steps", type="int", limits=(1, 10**8), step=100),
+            dict(name="seed", title="init seed", type="int", limits=(0, 2**31 - 1)),
+            dict(name="snapshots", type="int", limits=(1, 100000)),
+            dict(name="kernel_every", title="kernel every (snapshots)", type="int", limits=(1, 100000)),
+        ]),
+        dict(name="infinite", title="Infinite width", type="group", children=[
+            dict(name="enabled", title="compute NTK ∞ and NNGP", type="bool"),
+            dict(name="nngp_diag_reg", title="NNGP diag reg (× tr K / n)", type="float",
+                 limits=(0, None), step=1e-4, decimals=8),
+        ]),
+        dict(name="show", title="Show", type="group", children=[
+            dict(name=k, title=SHOW_TITLES[k], type="bool", value=v, default=v) for k, v in SHOW.items()]),
+    ]
+    root = Parameter.create(name="settings", type="group", children=sections)
+    apply_spec(root, ExperimentSpec())
+    for p in _leaves(root):  # the defaults: each row's reset button returns to them
+        p.setDefault(p.value())
+    apply_spec(root, spec)
+    return root
+
+
+def apply_spec(root: Parameter, spec: ExperimentSpec) -> None:
+    """Writes ``spec`` into the form (one source of truth: the spec)."""
+    values = spec_to_dict(spec)
+    act_params = {**ACTIVATIONS[spec.model.activation].defaults, **values["model"].pop("activation_params")}
+    for section, entries in values.items():
+        for name, value in entries.items():
+            root.child(section, name).setValue(value)
+    group = root.child("model", "activation_params")
+    for name in ACTIVATION_PARAMS:
+        if name in act_params:
+            group.child(name).setValue(act_params[name])
+    update_visibility(root)
+
+
+def update_visibility(root: Parameter) -> None:
+    """Shows only the parameters the chosen activation takes."""
+    valid = ACTIVATIONS[root.child("model", "activation").value()].defaults
+    group = root.child("model", "activation_params")
+    for name in ACTIVATION_PARAMS:
+        group.child(name).setOpts(visible=name in valid)
+    group.setOpts(visible=bool(valid))
+
+
+def spec_from_params(root: Parameter) -> ExperimentSpec:
+    """Reads the form into a new spec; raises SpecError naming the field when a value is bad."""
+    data = {}
+    for section in ("model", "data", "train", "infinite"):
+        data[section] = {c.name(): c.value() for c in root.child(section).children()
+                         if c.name() != "activation_params"}
+    valid = ACTIVATIONS[data["model"]["activation"]].defaults
+    group = root.child("model", "activation_params")
+    data["model"]["activation_params"] = {
+        name: (bool(group.child(name).value()) if name == "approximate" else float(group.child(name).value()))
+        for name in valid
+    }
+    for section, name in [("model", "w_std"), ("model", "b_std"), ("data", "noise"), ("data", "x_min"),
+                          ("data", "x_max"), ("train", "learning_rate"), ("infinite", "nngp_diag_reg")]:
+        data[section][name] = float(data[section][name])
+    return spec_from_dict(data)
+
+
+def _leaves(param: Parameter):
+    for child in param.children():
+        if child.hasChildren():
+            yield from _leaves(child)
+        else:
+            yield child
+
+
+def shown(root: Parameter) -> dict[str, bool]:
+    return {k: bool(root.child("show", k).value()) for k in SHOW}

@@ -1,0 +1,146 @@
+"""Plots of the training tab. Items are created once and updated with ``setData``; 1-px pens."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+COLORS = {
+    "target": "#808080", "points": "#202020", "network": "#1f77b4", "linearization": "#ff7f0e",
+    "ntk_inf": "#2ca02c", "nngp": "#9467bd", "kernel": "#d62728",
+}
+FLOOR = 1e-12  # log axes: values are clipped at this floor
+
+
+def pen(key: str, dashed: bool = False) -> pg.QtGui.QPen:
+    p = pg.mkPen(COLORS[key], width=1)
+    if dashed:
+        p.setStyle(Qt.PenStyle.DashLine)
+    return p
+
+
+def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+    w = pg.PlotWidget(title=title)
+    w.setLabel("bottom", x_label)
+    w.setLabel("left", y_label)
+    w.showGrid(x=True, y=True, alpha=0.2)
+    w.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
+    return w
+
+
+class FitPlot:
+    """Target, training points, network, linearization, NTK ∞ and the NNGP posterior ±2σ."""
+
+    def __init__(self):
+        self.widget = w = _plot("Function fit", "x", "f(x)")
+        self.target = w.plot(pen=pen("target", dashed=True), name="target")
+        self.points = w.plot(pen=None, symbol="o", symbolSize=6, symbolBrush=COLORS["points"],
+                             symbolPen=None, name="training points")
+        self.nngp_upper = pg.PlotDataItem(pen=pg.mkPen(None))
+        self.nngp_lower = pg.PlotDataItem(pen=pg.mkPen(None))
+        band_color = pg.mkColor(COLORS["nngp"])
+        band_color.setAlpha(45)
+        self.nngp_band = pg.FillBetweenItem(self.nngp_upper, self.nngp_lower, brush=band_color)
+        w.addItem(self.nngp_band)
+        self.nngp = w.plot(pen=pen("nngp", dashed=True), name="NNGP posterior mean ±2σ")
+        self.ntk = w.plot(pen=pen("ntk_inf"), name="NTK ∞")
+        self.lin = w.plot(pen=pen("linearization", dashed=True), name="linearization")
+        self.net = w.plot(pen=pen("network"), name="network")
+
+    def set_data(self, snap) -> None:
+        x = snap.data.x_grid[:, 0]
+        self.target.setData(x, snap.data.y_grid)
+        self.points.setData(snap.data.x_train[:, 0], snap.data.y_train)
+        self.net.setData(x, snap.f_grid_net)
+        self.lin.setData(x, snap.f_grid_lin)
+        if snap.f_grid_ntk is not None:
+            self.ntk.setData(x, snap.f_grid_ntk)
+        if snap.infinite is not None:
+            mean, std = snap.infinite.nngp_mean, snap.infinite.nngp_std
+            self.nngp.setData(x, mean)
+            self.nngp_upper.setData(x, mean + 2 * std)
+            self.nngp_lower.setData(x, mean - 2 * std)
+
+    def set_visible(self, shown: dict[str, bool]) -> None:
+        self.net.setVisible(shown["network"])
+        self.lin.setVisible(shown["linearization"])
+        self.ntk.setVisible(shown["ntk_inf"])
+        self.nngp.setVisible(shown["nngp"])
+        self.nngp_band.setVisible(shown["nngp"])
+
+    def clear(self) -> None:
+        for item in (self.target, self.points, self.net, self.lin, self.ntk, self.nngp,
+                     self.nngp_upper, self.nngp_lower):
+            item.setData([], [])
+
+
+class History:
+    """Scalar series over snapshots, grown in preallocated arrays."""
+
+    def __init__(self, names: list[str], capacity: int = 1024):
+        self.names = names
+        self.size = 0
+        self.data = {n: np.full(capacity, np.nan) for n in ["step", *names]}
+
+    def append(self, snap) -> None:
+        if self.size == len(self.data["step"]):
+            for n, a in self.data.items():
+                self.data[n] = np.concatenate([a, np.full(len(a), np.nan)])
+        for n in self.data:
+            self.data[n][self.size] = getattr(snap, n)
+        self.size += 1
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.data[name][: self.size]
+
+    def clear(self) -> None:
+        self.size = 0
+
+
+class SeriesPlot:
+    """Log-y series against the step; each curve is (snapshot field, label, colour key, dashed)."""
+
+    def __init__(self, title: str, y_label: str, curves: list[tuple[str, str, str, bool]]):
+        self.widget = w = _plot(title, "step", y_label)
+        w.setLogMode(x=False, y=True)
+        self.curves = {}
+        for field, label, color, dashed in curves:
+            item = w.plot(pen=pen(color, dashed), name=label, connect="finite")
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+            self.curves[field] = item
+
+    def set_data(self, history: History) -> None:
+        steps = history["step"]
+        for field, item in self.curves.items():
+            y = history[field]
+            keep = np.isfinite(y) & (y > 0)  # a log axis cannot show 0 (step 0 of a distance)
+            item.setData(steps[keep], np.maximum(y[keep], FLOOR))
+
+    def clear(self) -> None:
+        for item in self.curves.values():
+            item.setData([], [])
+
+
+LOSS_CURVES = [
+    ("mse_train_net", "network train", "network", False),
+    ("mse_test_net", "network test", "network", True),
+    ("mse_train_lin", "linearization train", "linearization", False),
+    ("mse_test_lin", "linearization test", "linearization", True),
+    ("mse_train_ntk", "NTK ∞ train", "ntk_inf", False),
+    ("mse_test_ntk", "NTK ∞ test", "ntk_inf", True),
+]
+DRIFT_CURVES = [
+    ("param_change", "‖θ−θ₀‖/‖θ₀‖", "network", False),
+    ("kernel_change", "‖Θ̂−Θ̂₀‖_F/‖Θ̂₀‖_F", "kernel", False),
+    ("lin_gap", "RMS(f − f_lin) on grid", "linearization", False),
+]
+
+
+def make_loss_plot() -> SeriesPlot:
+    return SeriesPlot("Loss (MSE)", "mean (f − y)²", LOSS_CURVES)
+
+
+def make_drift_plot() -> SeriesPlot:
+    return SeriesPlot("Distance from initialization", "relative change", DRIFT_CURVES)

@@ -1,0 +1,76 @@
+"""One worker in a QThread that drives a session generator and reports through signals only."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ntklab.session import SpecError, TrainingDiverged
+
+
+class RunWorker(QObject):
+    """Advances ``make_run()``'s generator off the GUI thread.
+
+    Signals: ``runStarted``, ``snapshotReady(snapshot)``, ``runFailed(message)``, ``runFinished()``
+    (always last). ``stop``/``pause``/``resume`` may be called from any thread; they act between
+    snapshots. Connect the signals to bound slots of GUI-thread objects (queued connections).
+    """
+
+    runStarted = Signal()
+    snapshotReady = Signal(object)
+    runFailed = Signal(str)
+    runFinished = Signal()
+
+    def __init__(self, make_run: Callable[[], Iterator]):
+        super().__init__()
+        self._make_run = make_run
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @Slot()
+    def run(self) -> None:
+        self.runStarted.emit()
+        generator = None
+        try:
+            generator = self._make_run()
+            for snapshot in generator:
+                self.snapshotReady.emit(snapshot)
+                self._running.wait()
+                if self._stop.is_set():
+                    break
+        except Exception as exc:  # reported to the UI, never swallowed
+            if not isinstance(exc, (TrainingDiverged, SpecError)):  # a bug: keep its traceback too
+                traceback.print_exc()
+            self.runFailed.emit(str(exc) or type(exc).__name__)
+        finally:
+            if generator is not None:
+                generator.close()
+            self.runFinished.emit()
+
+
+def start_in_thread(worker: RunWorker) -> QThread:
+    """Moves ``worker`` into a new QThread and starts it; the thread quits when the run finishes."""
+    thread = QThread()
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    worker.runFinished.connect(thread.quit)
+    thread.start()
+    return thread
