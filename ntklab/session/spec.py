@@ -61,7 +61,7 @@ class TrainSpec:
     NTK on the training set is recomputed every that many snapshots (and at the last one).
     """
 
-    learning_rate: float = 0.2
+    learning_rate: float = 0.1
     steps: int = 2000
     seed: int = 0
     snapshots: int = 200
