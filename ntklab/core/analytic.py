@@ -64,6 +64,12 @@ def analytic_kernels(
     n1, n2 = len(x1), len(x2)
     starts1, starts2 = range(0, n1, tile_size), range(0, n2, tile_size)
     tiles = [(i, j) for i in starts1 for j in starts2 if not (symmetric and j < i)]
+    if len(tiles) == 1:  # one block: no copy into preallocated arrays
+        k = kernel_fn(x1, x2)
+        out = Kernel(*(np.asarray(a) for a in (k.nngp, k.ntk, k.cov1, k.cov2)), channels=spec.width)
+        if progress is not None:
+            progress(1, 1)
+        return out
     nngp = np.empty((n1, n2), dtype)
     ntk = np.empty((n1, n2), dtype)
     cov1, cov2 = np.empty(n1, dtype), np.empty(n2, dtype)
@@ -83,5 +89,4 @@ def analytic_kernels(
                 nngp[cols, rows], ntk[cols, rows] = nngp[rows, cols].T, ntk[rows, cols].T
         if progress is not None:
             progress(wave_start + len(wave), len(tiles))
-    channels = 1
-    return Kernel(nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2, channels=channels)
+    return Kernel(nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2, channels=spec.width)
