@@ -25,7 +25,7 @@ def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     w.setLabel("bottom", x_label)
     w.setLabel("left", y_label)
     w.showGrid(x=True, y=True, alpha=0.2)
-    w.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
+    w.addLegend(offset=(-10, 10), labelTextSize="8pt")  # transparent: curves stay visible under it
     return w
 
 
@@ -104,12 +104,12 @@ class SeriesPlot:
     def __init__(self, title: str, y_label: str, curves: list[tuple[str, str, str, bool]]):
         self.widget = w = _plot(title, "step", y_label)
         w.setLogMode(x=False, y=True)
+        w.getAxis("left").enableAutoSIPrefix(False)
         self.curves = {}
         for field, label, color, dashed in curves:
-            item = w.plot(pen=pen(color, dashed), name=label, connect="finite")
-            item.setClipToView(True)
-            item.setDownsampling(auto=True, method="peak")
-            self.curves[field] = item
+            # At most a few thousand points (one per snapshot): no clipping or downsampling, which
+            # on a log axis cut the newest points until the autorange caught up.
+            self.curves[field] = w.plot(pen=pen(color, dashed), name=label)
 
     def set_data(self, history: History) -> None:
         steps = history["step"]
