@@ -7,7 +7,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
-REFERENCE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "nt_reference_public.json")
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# shared/ lies beside the checkout (CI, developers) or inside it (the device machine's copy)
+_CANDIDATES = [os.path.join(_ROOT, *up, "shared", "reference", "nt_reference_public.json") for up in (("..",), ())]
+REFERENCE = next((p for p in _CANDIDATES if os.path.exists(p)), _CANDIDATES[0])
 
 
 @pytest.fixture
