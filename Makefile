@@ -26,7 +26,7 @@ test-fast: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/run_all.py
+	cd bench && QT_QPA_PLATFORM=offscreen ../$(BIN)/python run_all.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -13,6 +13,9 @@ from ntklab.ui.main_window import MainWindow
 
 
 def create_window(config: str | None = None) -> tuple[MainWindow, Controller]:
+    # The worker's Python between XLA calls and the GUI share the GIL: a 1 ms switch interval
+    # (CPython's default is 5 ms) keeps the event loop's waits for it short.
+    sys.setswitchinterval(0.001)
     window = MainWindow()
     controller = Controller(window)
     if config:

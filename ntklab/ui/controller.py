@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import jax
@@ -14,7 +15,10 @@ from ntklab.ui.params import apply_spec, shown, spec_from_params, update_visibil
 from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
 from ntklab.ui.worker import RunWorker, start_in_thread
 
-REDRAW_MS = 33
+REDRAW_MS = 33  # at most ~30 redraws a second
+MAX_REDRAW_MS = 500
+GUI_DUTY = 0.10  # redraws (data + paint) may take at most this share of the time: pyqtgraph paints in
+# Python with the GIL held, so a busier GUI thread slows training and makes the event loop late
 
 
 class Controller(QObject):
@@ -31,7 +35,9 @@ class Controller(QObject):
         self.snapshots: list = []
         self.history = History([f for f, *_ in LOSS_CURVES + DRIFT_CURVES])
         self.latest = None
-        self._dirty = False
+        self._order = ("fit", "loss", "drift")
+        self._stale = dict.fromkeys(self._order, False)
+        self._turn = 0
 
         w.start_button.clicked.connect(self._on_start_clicked)
         w.pause_button.clicked.connect(self._on_pause_clicked)
@@ -69,6 +75,8 @@ class Controller(QObject):
             return False
         self.window.show_banner("")
         self._clear()
+        self.window.loss_plot.set_steps(self.spec.train.steps)
+        self.window.drift_plot.set_steps(self.spec.train.steps)
         experiment = Experiment(self.spec)
         self.worker = RunWorker(experiment.run)
         self.worker.snapshotReady.connect(self._on_worker_snapshot)
@@ -147,7 +155,7 @@ class Controller(QObject):
         self.snapshots.append(snap)
         self.history.append(snap)
         self.latest = snap
-        self._dirty = True
+        self._stale = dict.fromkeys(self._order, True)
 
     def _on_worker_failed(self, message: str) -> None:
         self.window.show_banner(f"The run stopped: {message}")
@@ -160,7 +168,7 @@ class Controller(QObject):
         self.thread.deleteLater()
         self.worker.deleteLater()
         self.thread = None
-        self._on_timer_timeout()
+        self.redraw_all()
         if self.window.state_label.text() not in ("stopped with an error",):
             last = self.latest.step if self.latest else 0
             done = self.latest is not None and last == self.spec.train.steps
@@ -169,14 +177,42 @@ class Controller(QObject):
         self.runFinished.emit()
 
     def _on_timer_timeout(self) -> None:
-        if not self._dirty or self.latest is None:
+        """Redraws one plot per tick, in turn, so that no GUI event runs long (event-loop lateness)."""
+        if self.latest is None or not any(self._stale.values()):
             return
-        self._dirty = False
+        started = time.perf_counter()
+        for _ in range(len(self._stale)):
+            name = self._order[self._turn % len(self._order)]
+            self._turn += 1
+            if self._stale[name]:
+                break
+        self._stale[name] = False
+        plot = self._redraw(name)
+        plot.widget.viewport().repaint()  # paint now, so that the cost below includes it
+        cost_ms = 1000 * (time.perf_counter() - started)
+        self.timer.setInterval(int(min(MAX_REDRAW_MS, max(REDRAW_MS, cost_ms / GUI_DUTY))))
+
+    def redraw_all(self) -> None:
+        """Brings every plot up to date at once (end of a run, screenshots)."""
+        if self.latest is None:
+            return
+        for name in self._order:
+            self._stale[name] = False
+            self._redraw(name)
+
+    def _redraw(self, name: str):
         snap, w = self.latest, self.window
-        w.fit_plot.set_data(snap)
-        w.fit_plot.set_visible(shown(w.params))
-        w.loss_plot.set_data(self.history)
-        w.drift_plot.set_data(self.history)
+        if name == "fit":
+            w.fit_plot.set_data(snap)
+            w.fit_plot.set_visible(shown(w.params))
+            self._update_labels(snap)
+            return w.fit_plot
+        plot = w.loss_plot if name == "loss" else w.drift_plot
+        plot.set_data(self.history)
+        return plot
+
+    def _update_labels(self, snap) -> None:
+        w = self.window
         w.step_label.setText(f"step {snap.step:,} / {snap.steps_total:,}")
         w.eta_label.setText(f"η_crit = 2n/λ_max(Θ̂₀) = {snap.eta_crit:.4g}   (learning rate "
                             f"{self.spec.train.learning_rate:g})")

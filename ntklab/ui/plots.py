@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 COLORS = {
     "target": "#808080", "points": "#202020", "network": "#1f77b4", "linearization": "#ff7f0e",
@@ -27,7 +28,12 @@ def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     w.showGrid(x=True, y=True, alpha=0.2)
     for axis in ("left", "bottom"):  # major grid lines only: minor levels cost ~8 ms per paint
         w.getAxis(axis).setStyle(maxTickLevel=0)
-    w.addLegend(offset=(-10, 10), labelTextSize="8pt")  # transparent: curves stay visible under it
+    legend = w.addLegend(offset=(-10, 10), labelTextSize="8pt")  # transparent: curves show through
+    # Text is the costly part of a software-rendered paint: legends and axes are kept as pixmaps
+    # and redrawn only when they change.
+    legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    for axis in ("left", "bottom"):
+        w.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return w
 
 
@@ -49,20 +55,23 @@ class FitPlot:
         self.ntk = w.plot(pen=pen("ntk_inf"), name="NTK ∞")
         self.lin = w.plot(pen=pen("linearization", dashed=True), name="linearization")
         self.net = w.plot(pen=pen("network"), name="network")
+        self._run_data = None
 
     def set_data(self, snap) -> None:
         x = snap.data.x_grid[:, 0]
-        self.target.setData(x, snap.data.y_grid)
-        self.points.setData(snap.data.x_train[:, 0], snap.data.y_train)
+        if snap.data is not self._run_data:  # target, points and NNGP are fixed for a run: set once
+            self._run_data = snap.data
+            self.target.setData(x, snap.data.y_grid)
+            self.points.setData(snap.data.x_train[:, 0], snap.data.y_train)
+            if snap.infinite is not None:
+                mean, std = snap.infinite.nngp_mean, snap.infinite.nngp_std
+                self.nngp.setData(x, mean)
+                self.nngp_upper.setData(x, mean + 2 * std)
+                self.nngp_lower.setData(x, mean - 2 * std)
         self.net.setData(x, snap.f_grid_net)
         self.lin.setData(x, snap.f_grid_lin)
         if snap.f_grid_ntk is not None:
             self.ntk.setData(x, snap.f_grid_ntk)
-        if snap.infinite is not None:
-            mean, std = snap.infinite.nngp_mean, snap.infinite.nngp_std
-            self.nngp.setData(x, mean)
-            self.nngp_upper.setData(x, mean + 2 * std)
-            self.nngp_lower.setData(x, mean - 2 * std)
 
     def set_visible(self, shown: dict[str, bool]) -> None:
         self.net.setVisible(shown["network"])
@@ -72,6 +81,7 @@ class FitPlot:
         self.nngp_band.setVisible(shown["nngp"])
 
     def clear(self) -> None:
+        self._run_data = None
         for item in (self.target, self.points, self.net, self.lin, self.ntk, self.nngp,
                      self.nngp_upper, self.nngp_lower):
             item.setData([], [])
@@ -112,6 +122,10 @@ class SeriesPlot:
             # At most a few thousand points (one per snapshot): no clipping or downsampling, which
             # on a log axis cut the newest points until the autorange caught up.
             self.curves[field] = w.plot(pen=pen(color, dashed), name=label)
+
+    def set_steps(self, steps_total: int) -> None:
+        """Fixes the step axis to the run's length: no axis relayout as the series grow."""
+        self.widget.setXRange(0, steps_total, padding=0.02)
 
     def set_data(self, history: History) -> None:
         steps = history["step"]
