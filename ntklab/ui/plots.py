@@ -21,8 +21,17 @@ def pen(key: str, dashed: bool = False) -> pg.QtGui.QPen:
     return p
 
 
-def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
-    w = pg.PlotWidget(title=title)
+class DecadeAxis(pg.AxisItem):
+    """A log axis that labels 1, 2 and 5 of each decade: pyqtgraph would label 0.009, 0.008, … too."""
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
+        strings = super().logTickStrings(values, scale, spacing)
+        mantissas = [10 ** (v - np.floor(v)) for v in values]
+        return [s if min(abs(m - k) for k in (1, 2, 5, 10)) < 1e-6 else "" for m, s in zip(mantissas, strings)]
+
+
+def _plot(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.PlotWidget:
+    w = pg.PlotWidget(title=title, axisItems={"left": DecadeAxis("left")} if log_y else None)
     w.setLabel("bottom", x_label)
     w.setLabel("left", y_label)
     w.showGrid(x=True, y=True, alpha=0.2)
@@ -114,7 +123,7 @@ class SeriesPlot:
     """Log-y series against the step; each curve is (snapshot field, label, colour key, dashed)."""
 
     def __init__(self, title: str, y_label: str, curves: list[tuple[str, str, str, bool]]):
-        self.widget = w = _plot(title, "step", y_label)
+        self.widget = w = _plot(title, "step", y_label, log_y=True)
         w.setLogMode(x=False, y=True)
         w.getAxis("left").enableAutoSIPrefix(False)
         self.curves = {}
