@@ -81,7 +81,6 @@ class Controller(QObject):
         self.worker = RunWorker(experiment.run)
         self.worker.snapshotReady.connect(self._on_worker_snapshot)
         self.worker.runFailed.connect(self._on_worker_failed)
-        self.worker.runFinished.connect(self._on_worker_finished)
         self.window.state_label.setText("compiling…")
         self.thread = start_in_thread(self.worker)
         self.thread.finished.connect(self._on_thread_finished)
@@ -160,9 +159,6 @@ class Controller(QObject):
     def _on_worker_failed(self, message: str) -> None:
         self.window.show_banner(f"The run stopped: {message}")
         self.window.state_label.setText("stopped with an error")
-
-    def _on_worker_finished(self) -> None:
-        pass  # the thread's finished signal follows; cleanup happens there
 
     def _on_thread_finished(self) -> None:
         self.thread.deleteLater()
