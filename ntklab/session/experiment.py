@@ -185,8 +185,8 @@ class Experiment:
         x_rest = np.concatenate([data.x_test, data.x_grid])
         k_dd = analytic_kernels(spec.model, data.x_train)
         k_rd = analytic_kernels(spec.model, x_rest, data.x_train)
-        k_grid_diag = analytic_kernels(spec.model, data.x_grid, data.x_grid).nngp.diagonal()
         n_test = len(data.x_test)
+        k_grid_diag = k_rd.cov1[n_test:]  # the NNGP k(x, x) of the grid rows
         nngp = gradient_descent_mse(k_dd.nngp, data.y_train, diag_reg=spec.infinite.nngp_diag_reg)
         mean, var = nngp(math.inf, k_rd.nngp[n_test:], k_grid_diag)
         infinite = InfiniteWidth(
