@@ -128,8 +128,7 @@ class Experiment:
         backend = jax.default_backend()
 
         def snapshot(step, params, lin_params, kernel_change):
-            # wait with the GIL released (converting a pending array to NumPy would hold it)
-            f_all, f_lin_all, dist = jax.block_until_ready(evaluate(params, lin_params))
+            f_all, f_lin_all, dist = evaluate(params, lin_params)
             f_all, f_lin_all = np.asarray(f_all), np.asarray(f_lin_all)
             split = [n_tr, n_tr + n_te]
             f_tr, f_te, f_gr = np.split(f_all, split)
@@ -161,7 +160,7 @@ class Experiment:
         for index, length in enumerate(lengths):
             if length not in chunks:
                 chunks[length] = make_train_chunk(apply_fn, optimizer, length)
-            state, (losses, lin_losses) = jax.block_until_ready(chunks[length](state, theta0, x_train, y_train))
+            state, (losses, lin_losses) = chunks[length](state, theta0, x_train, y_train)
             step += length
             bad = [name for name, v in (("network", losses), ("linearization", lin_losses))
                    if not np.all(np.isfinite(np.asarray(v)))]
@@ -175,7 +174,7 @@ class Experiment:
             last = index == len(lengths) - 1
             kernel_change = math.nan
             if (index + 1) % tr.kernel_every == 0 or last:
-                ntk_t = np.asarray(jax.block_until_ready(ntk_fn(state.params)), np.float64)
+                ntk_t = np.asarray(ntk_fn(state.params), np.float64)
                 kernel_change = float(np.linalg.norm(ntk_t - ntk0)) / ntk0_norm
             yield snapshot(step, state.params, state.lin_params, kernel_change)
 

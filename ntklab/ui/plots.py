@@ -35,14 +35,13 @@ def _plot(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.Plo
     w.setLabel("bottom", x_label)
     w.setLabel("left", y_label)
     w.showGrid(x=True, y=True, alpha=0.2)
-    for axis in ("left", "bottom"):  # major grid lines only: minor levels cost ~8 ms per paint
-        w.getAxis(axis).setStyle(maxTickLevel=0)
-    legend = w.addLegend(offset=(-10, 10), labelTextSize="8pt")  # transparent: curves show through
-    # Text is the costly part of a software-rendered paint: legends and axes are kept as pixmaps
-    # and redrawn only when they change.
-    legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    # Major grid lines only (minor levels cost ~8 ms per paint). Text is the costly part of a
+    # software-rendered paint: axes and legend are kept as pixmaps, redrawn only when they change.
     for axis in ("left", "bottom"):
+        w.getAxis(axis).setStyle(maxTickLevel=0)
         w.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    legend = w.addLegend(offset=(-10, 10), labelTextSize="8pt")  # transparent: curves show through
+    legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return w
 
 
