@@ -35,6 +35,7 @@ class Controller(QObject):
         self.snapshots: list = []
         self.history = History([f for f, *_ in LOSS_CURVES + DRIFT_CURVES])
         self.latest = None
+        self._failed = False  # the current run reported an error
         self._order = ("fit", "loss", "drift")
         self._stale = dict.fromkeys(self._order, False)
         self._turn = 0
@@ -75,6 +76,7 @@ class Controller(QObject):
             return False
         self.window.show_banner("")
         self._clear()
+        self._failed = False
         self.window.loss_plot.set_steps(self.spec.train.steps)
         self.window.drift_plot.set_steps(self.spec.train.steps)
         experiment = Experiment(self.spec)
@@ -157,6 +159,7 @@ class Controller(QObject):
         self._stale = dict.fromkeys(self._order, True)
 
     def _on_worker_failed(self, message: str) -> None:
+        self._failed = True
         self.window.show_banner(f"The run stopped: {message}")
         self.window.state_label.setText("stopped with an error")
 
@@ -165,7 +168,7 @@ class Controller(QObject):
         self.worker.deleteLater()
         self.thread = None
         self.redraw_all()
-        if self.window.state_label.text() not in ("stopped with an error",):
+        if not self._failed:
             last = self.latest.step if self.latest else 0
             done = self.latest is not None and last == self.spec.train.steps
             self.window.state_label.setText("finished" if done else f"stopped at step {last}")

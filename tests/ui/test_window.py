@@ -53,6 +53,7 @@ def test_diverging_run_shows_message_and_app_stays_usable(window, qtbot):
     with qtbot.waitSignal(c.runFinished, timeout=60_000):
         assert c.start(TINY)
     assert w.banner.isHidden() and c.snapshots[-1].step == 40
+    assert w.state_label.text() == "finished"  # the earlier failure does not stick
 
 
 def test_bad_form_value_is_named(window):
