@@ -16,6 +16,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="start the window, train, save a screenshot of it and exit")
     p.add_argument("--steps", type=int, default=None, help="training steps for --screenshot")
+    p.add_argument("--tab", choices=["training", "spectra"], default="training",
+                   help="the tab shown (and captured by --screenshot)")
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run an experiment headless and write its snapshots")
     run.add_argument("config", metavar="CONFIG.toml")
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_headless(args.config, args.out, args.quiet)
     from ntklab.ui.app import run_app
 
-    return run_app(config=args.config, screenshot=args.screenshot, steps=args.steps)
+    return run_app(config=args.config, screenshot=args.screenshot, steps=args.steps, tab=args.tab)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Pure JAX + NumPy: networks, linearization, empirical and analytic kernels, closed-form dynamics."""
 
 from ntklab.core.activations import ACTIVATIONS, Activation, gaussian_expectations, get_activation
-from ntklab.core.analytic import analytic_kernels, make_kernel_fn
+from ntklab.core.analytic import analytic_kernels, float_dtype, make_kernel_fn
 from ntklab.core.data import PRESETS, Dataset, make_dataset
 from ntklab.core.empirical import empirical_ntk, empirical_ntk_jacobian, linearize
 from ntklab.core.network import MLPSpec, count_params, init_params, make_apply_fn, make_mlp
+from ntklab.core.spectra import Eigen
 from ntklab.core.predict import critical_learning_rate, gradient_descent_mse, ntk_ensemble_variance_inf
 from ntklab.core.stax import Dense, Elementwise, Kernel, Serial, input_kernel
 from ntklab.core.training import (
@@ -16,9 +17,9 @@ from ntklab.core.training import (
 )
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "Dataset", "Dense", "Elementwise", "Kernel", "MLPSpec", "PRESETS",
+    "ACTIVATIONS", "Activation", "Dataset", "Dense", "Eigen", "Elementwise", "Kernel", "MLPSpec", "PRESETS",
     "Serial", "TrainState", "analytic_kernels", "count_params", "critical_learning_rate",
-    "empirical_ntk", "empirical_ntk_jacobian", "gaussian_expectations", "get_activation",
+    "empirical_ntk", "empirical_ntk_jacobian", "float_dtype", "gaussian_expectations", "get_activation",
     "gradient_descent_mse", "half_mse", "init_params", "init_train_state", "input_kernel",
     "linearize", "make_apply_fn", "make_dataset", "make_kernel_fn", "make_mlp", "make_optimizer",
     "make_train_chunk", "ntk_ensemble_variance_inf",

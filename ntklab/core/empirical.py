@@ -44,8 +44,10 @@ def empirical_ntk(spec: MLPSpec, params, x1: Array, x2: Array | None = None) -> 
     c_b²·δ1 δ2ᵀ, with δ = ∂f/∂z (backpropagated per example) and h the layer's input.
     Cost O(n·N²·L) for the features plus O(n1·n2·N·L) for the Gram matrices.
     """
-    h1, d1, scales = _features(spec, params, x1)
-    h2, d2, _ = (h1, d1, scales) if x2 is None else _features(spec, params, x2)
+    # Inputs in the parameters' precision: float32 inputs would make the first layer's h1 h2ᵀ float32.
+    dtype = jnp.result_type(*jax.tree_util.tree_leaves(params))
+    h1, d1, scales = _features(spec, params, jnp.asarray(x1, dtype))
+    h2, d2, _ = (h1, d1, scales) if x2 is None else _features(spec, params, jnp.asarray(x2, dtype))
     ntk = 0.0
     for a1, a2, g1, g2, (c_w, c_b) in zip(h1, h2, d1, d2, scales):
         grad_gram = g1 @ g2.T

@@ -1,12 +1,22 @@
 """Headless runs: specs, the snapshot generator, experiment files and exports. No Qt here."""
 
-from ntklab.session.experiment import Experiment, InfiniteWidth, Snapshot, TrainingDiverged, snapshot_schedule
+from ntklab.session.experiment import (
+    Experiment,
+    InfiniteWidth,
+    KernelSpectra,
+    RunSpectra,
+    Snapshot,
+    TrainingDiverged,
+    critical_rate,
+    snapshot_schedule,
+)
 from ntklab.session.export import write_run
 from ntklab.session.spec import (
     DataSpec,
     ExperimentSpec,
     InfiniteSpec,
     SpecError,
+    SpectraSpec,
     TrainSpec,
     dump_spec,
     load_spec,
@@ -16,7 +26,7 @@ from ntklab.session.spec import (
 )
 
 __all__ = [
-    "DataSpec", "Experiment", "ExperimentSpec", "InfiniteSpec", "InfiniteWidth", "Snapshot", "SpecError",
-    "TrainSpec", "TrainingDiverged", "dump_spec", "load_spec", "save_spec", "snapshot_schedule",
+    "DataSpec", "Experiment", "ExperimentSpec", "InfiniteSpec", "InfiniteWidth", "KernelSpectra", "RunSpectra",
+    "Snapshot", "SpecError", "SpectraSpec", "TrainSpec", "TrainingDiverged", "critical_rate", "dump_spec", "load_spec", "save_spec", "snapshot_schedule",
     "spec_from_dict", "spec_to_dict", "write_run",
 ]

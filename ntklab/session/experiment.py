@@ -13,9 +13,11 @@ import numpy as np
 
 from ntklab.core import (
     Dataset,
+    Eigen,
     analytic_kernels,
     critical_learning_rate,
     empirical_ntk,
+    float_dtype,
     gradient_descent_mse,
     init_params,
     init_train_state,
@@ -25,6 +27,7 @@ from ntklab.core import (
     make_optimizer,
     make_train_chunk,
 )
+from ntklab.core import spectra as sp
 from ntklab.session.spec import ExperimentSpec
 
 
@@ -39,6 +42,45 @@ class InfiniteWidth:
     nngp_mean: np.ndarray
     nngp_std: np.ndarray
     ntk_train_train: np.ndarray  # analytic NTK on the training set, (n, n)
+    nngp_train_train: np.ndarray  # analytic NNGP on the training set, (n, n)
+
+
+@dataclass(frozen=True)
+class RunSpectra:
+    """What the spectral views need that is fixed for a run (n training points, k eigenfunctions).
+
+    eig_*: eigenvalues, largest first, of the empirical NTK at init Θ̂₀ and (None when the
+    infinite-width part is off) of the analytic NTK and NNGP; energy_*: cumulative fraction of ‖y‖² in
+    their top-k eigenvectors (n,); alignment_*: kernel-target alignment; eigenfunctions (k, G): the
+    top analytic-NTK eigenfunctions on ``data.x_grid``; order: training points sorted by x (heatmaps);
+    eps: the rounding unit of the kernels' dtype: eigenvalues below n·eps·λ_max are not resolved.
+    """
+
+    eig_ntk0: np.ndarray
+    energy_ntk0: np.ndarray
+    alignment_ntk0: float
+    eig_ntk_inf: np.ndarray | None
+    eig_nngp_inf: np.ndarray | None
+    energy_ntk_inf: np.ndarray | None
+    alignment_ntk_inf: float
+    eigenfunctions: np.ndarray | None
+    order: np.ndarray
+    eps: float
+
+
+@dataclass(frozen=True)
+class KernelSpectra:
+    """The empirical NTK Θ̂_t on the training set at a kernel update (n points, m = min(n, 256)).
+
+    eigvals (n,) largest first; energy (n,) cumulative fraction of ‖y‖² in its top-k eigenvectors;
+    kernel_image, kernel_change_image (m, m): Θ̂_t and Θ̂_t − Θ̂₀ with points sorted by x, block
+    means when n > 256.
+    """
+
+    eigvals: np.ndarray
+    energy: np.ndarray
+    kernel_image: np.ndarray
+    kernel_change_image: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -49,6 +91,12 @@ class Snapshot:
     *_ntk is the infinite-width NTK gradient-flow prediction from the same f(θ0), at t = step·lr.
     f_grid_*: (G,) predictions on ``data.x_grid``. kernel_change = ‖Θ̂_t − Θ̂_0‖_F/‖Θ̂_0‖_F on the
     training set (NaN between kernel updates); lin_gap = RMS of f − f_lin on the grid.
+
+    Spectral fields (NaN / empty when ``spec.spectra.enabled`` is false): mode_residual (n,) = V₀ᵀ(f − y),
+    the network's training residual in the eigenbasis of Θ̂₀ (largest λ first); loss_rate_measured =
+    −ΔC/Δt of the network's loss C = ‖f − y‖²/(2n) over the last step (t = step·η); at kernel updates
+    only (NaN between): loss_rate_predicted = ‖∂C/∂f‖²_Θ̂ = rᵀΘ̂_t r/n², alignment = kernel-target
+    alignment of Θ̂_t, kernel_velocity = 1 − cos(Θ̂ of the previous update, Θ̂_t), and ``spectra``.
     """
 
     step: int
@@ -71,6 +119,13 @@ class Snapshot:
     infinite: InfiniteWidth | None
     eta_crit: float
     backend: str
+    mode_residual: np.ndarray
+    loss_rate_measured: float
+    loss_rate_predicted: float
+    alignment: float
+    kernel_velocity: float
+    spectra: KernelSpectra | None
+    run_spectra: RunSpectra | None
 
 
 def _mse(f, y) -> float:
@@ -100,11 +155,9 @@ class Experiment:
         """
         spec, t_start = self.spec, time.perf_counter()
         d, m, tr = spec.data, spec.model, spec.train
-        data = make_dataset(d.preset, d.n_train, d.n_test, d.noise, d.seed, d.x_min, d.x_max)
+        data, apply_fn, theta0, ntk_fn = _setup(spec)
         x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
         x_test, x_grid = jnp.asarray(data.x_test), jnp.asarray(data.x_grid)
-        apply_fn = make_apply_fn(m)
-        theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(tr.seed))
         f_lin = linearize(apply_fn, theta0)
 
         @jax.jit
@@ -112,22 +165,25 @@ class Experiment:
             xs = jnp.concatenate([x_train, x_test, x_grid])
             return apply_fn(params, xs), f_lin(lin_params, xs), _tree_dist(params, theta0)
 
-        ntk_fn = jax.jit(lambda p: empirical_ntk(m, p, x_train))
         ntk0 = np.asarray(ntk_fn(theta0), np.float64)
-        lambda_max = float(np.linalg.eigvalsh(ntk0)[-1])
-        eta_crit = critical_learning_rate(lambda_max, d.n_train)
+        eig0 = sp.eigen(ntk0)
+        eta_crit = critical_learning_rate(float(eig0.values[0]), d.n_train)
         ntk0_norm = float(np.linalg.norm(ntk0))
         theta0_norm = _tree_norm(theta0)
         n_tr, n_te = len(data.x_train), len(data.x_test)
+        y = np.asarray(data.y_train, np.float64)
 
         f0_all = np.asarray(evaluate(theta0, theta0)[0])
-        infinite, ntk_predict = None, None
+        infinite, ntk_predict, grid_ntk = None, None, None
         if spec.infinite.enabled:
-            infinite, ntk_predict = self._infinite(data, f0_all[:n_tr], f0_all[n_tr:])
+            infinite, ntk_predict, grid_ntk = self._infinite(data, f0_all[:n_tr], f0_all[n_tr:])
+        run_spectra = _run_spectra(spec, eig0, ntk0, y, infinite, grid_ntk, data) if spec.spectra.enabled else None
+        order = run_spectra.order if run_spectra is not None else None
 
         backend = jax.default_backend()
+        no_modes = np.zeros(0)
 
-        def snapshot(step, params, lin_params, kernel_change):
+        def snapshot(step, params, lin_params, ntk_t=None, prev_ntk=None, last_loss=math.nan):
             f_all, f_lin_all, dist = evaluate(params, lin_params)
             f_all, f_lin_all = np.asarray(f_all), np.asarray(f_lin_all)
             split = [n_tr, n_tr + n_te]
@@ -139,6 +195,25 @@ class Experiment:
                 mse_ntk = _mse(n_tr_pred, data.y_train), _mse(n_te_pred, data.y_test)
             else:
                 n_gr_pred, mse_ntk = None, (math.nan, math.nan)
+            residual = np.asarray(f_tr, np.float64) - y
+            kernel_change = math.nan if ntk_t is None else float(np.linalg.norm(ntk_t - ntk0)) / ntk0_norm
+            spectral = dict(mode_residual=no_modes, loss_rate_measured=math.nan, loss_rate_predicted=math.nan,
+                            alignment=math.nan, kernel_velocity=math.nan, spectra=None)
+            if run_spectra is not None:
+                spectral.update(mode_residual=sp.mode_residuals(eig0, residual),
+                                loss_rate_measured=(last_loss - 0.5 * np.mean(residual**2)) / tr.learning_rate)
+                if ntk_t is not None:
+                    eig_t = eig0 if ntk_t is ntk0 else sp.eigen(ntk_t)
+                    spectral.update(
+                        loss_rate_predicted=sp.loss_rate(ntk_t, residual),
+                        alignment=sp.kernel_target_alignment(ntk_t, y),
+                        kernel_velocity=math.nan if prev_ntk is None else sp.kernel_velocity(prev_ntk, ntk_t),
+                        spectra=KernelSpectra(
+                            eigvals=eig_t.values, energy=sp.target_energy(eig_t, y),
+                            kernel_image=sp.block_average(ntk_t, order),
+                            kernel_change_image=sp.block_average(ntk_t - ntk0, order),
+                        ),
+                    )
             return Snapshot(
                 step=step, steps_total=tr.steps, time=t, wall_time=time.perf_counter() - t_start,
                 mse_train_net=_mse(f_tr, data.y_train), mse_train_lin=_mse(l_tr, data.y_train),
@@ -147,15 +222,17 @@ class Experiment:
                 param_change=float(dist) / theta0_norm, kernel_change=kernel_change,
                 lin_gap=float(np.sqrt(np.mean((f_gr - l_gr) ** 2))),
                 f_grid_net=f_gr, f_grid_lin=l_gr, f_grid_ntk=n_gr_pred, data=data,
-                infinite=infinite, eta_crit=eta_crit, backend=backend,
+                infinite=infinite, eta_crit=eta_crit, backend=backend, run_spectra=run_spectra,
+                **spectral,
             )
 
         optimizer = make_optimizer(tr.learning_rate)
         state = init_train_state(theta0, optimizer)
-        yield snapshot(0, state.params, state.lin_params, 0.0)
+        yield snapshot(0, state.params, state.lin_params, ntk0)
 
         chunks = {}
         step = 0
+        prev_ntk = ntk0
         lengths = snapshot_schedule(tr.steps, tr.snapshots)
         for index, length in enumerate(lengths):
             if length not in chunks:
@@ -171,15 +248,17 @@ class Experiment:
                     f"limit η_crit = 2n/λ_max(Θ̂₀) = {eta_crit:.3g} (n = {d.n_train}); set "
                     f"train.learning_rate below it and start again."
                 )
-            last = index == len(lengths) - 1
-            kernel_change = math.nan
-            if (index + 1) % tr.kernel_every == 0 or last:
+            ntk_t = None
+            if (index + 1) % tr.kernel_every == 0 or index == len(lengths) - 1:
                 ntk_t = np.asarray(ntk_fn(state.params), np.float64)
-                kernel_change = float(np.linalg.norm(ntk_t - ntk0)) / ntk0_norm
-            yield snapshot(step, state.params, state.lin_params, kernel_change)
+            # The loss before the chunk's last step: with the snapshot's loss, the last step's decrease.
+            yield snapshot(step, state.params, state.lin_params, ntk_t, prev_ntk, float(losses[-1]))
+            if ntk_t is not None:
+                prev_ntk = ntk_t
 
     def _infinite(self, data: Dataset, f0_train, f0_rest):
-        """Analytic kernels once; returns the NNGP posterior and ``predict(step) -> f on [train, test, grid]``."""
+        """Analytic kernels once; returns the NNGP posterior, ``predict(step) -> f on [train, test,
+        grid]`` and the analytic NTK between grid and training points (G, n)."""
         spec = self.spec
         x_rest = np.concatenate([data.x_test, data.x_grid])
         k_dd = analytic_kernels(spec.model, data.x_train)
@@ -190,7 +269,7 @@ class Experiment:
         mean, var = nngp(math.inf, k_rd.nngp[n_test:], k_grid_diag)
         infinite = InfiniteWidth(
             nngp_mean=np.asarray(mean), nngp_std=np.sqrt(np.maximum(np.asarray(var), 0.0)),
-            ntk_train_train=np.asarray(k_dd.ntk),
+            ntk_train_train=np.asarray(k_dd.ntk), nngp_train_train=np.asarray(k_dd.nngp),
         )
         ntk = gradient_descent_mse(k_dd.ntk, data.y_train, learning_rate=spec.train.learning_rate)
         k_all = np.concatenate([k_dd.ntk, k_rd.ntk])
@@ -199,7 +278,47 @@ class Experiment:
         def predict(step):
             return np.asarray(ntk(step, k_all, fx_train_0=f0_train, fx_test_0=f0_all))
 
-        return infinite, predict
+        return infinite, predict, np.asarray(k_rd.ntk[n_test:])
+
+
+def _setup(spec: ExperimentSpec):
+    """The run's data, network, θ0 and jitted empirical NTK on the training set."""
+    d, m = spec.data, spec.model
+    data = make_dataset(d.preset, d.n_train, d.n_test, d.noise, d.seed, d.x_min, d.x_max, dtype=float_dtype())
+    apply_fn = make_apply_fn(m)
+    theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(spec.train.seed))
+    x_train = jnp.asarray(data.x_train)
+    ntk_fn = jax.jit(lambda p: empirical_ntk(m, p, x_train))
+    return data, apply_fn, theta0, ntk_fn
+
+
+def critical_rate(spec: ExperimentSpec) -> tuple[float, float]:
+    """(η_crit, λ_max) of the run ``spec`` would start: η_crit = 2n/λ_max(Θ̂₀) for the loss ‖f − y‖²/(2n).
+
+    Gradient descent on the linearized network diverges along the top eigenvector of Θ̂₀ when
+    η > η_crit (|1 − ηλ_max/n| > 1). Costs one empirical NTK at init, no training.
+    """
+    _, _, theta0, ntk_fn = _setup(spec)
+    lambda_max = float(np.linalg.eigvalsh(np.asarray(ntk_fn(theta0), np.float64))[-1])
+    return critical_learning_rate(lambda_max, spec.data.n_train), lambda_max
+
+
+def _run_spectra(spec, eig0: Eigen, ntk0, y, infinite, grid_ntk, data) -> RunSpectra:
+    eig_ntk_inf = eig_nngp_inf = energy_inf = functions = None
+    alignment_inf = math.nan
+    if infinite is not None:
+        eig_inf = sp.eigen(infinite.ntk_train_train)
+        eig_ntk_inf, energy_inf = eig_inf.values, sp.target_energy(eig_inf, y)
+        eig_nngp_inf = sp.eigen(infinite.nngp_train_train).values
+        alignment_inf = sp.kernel_target_alignment(infinite.ntk_train_train, y)
+        functions = sp.nystrom_eigenfunctions(eig_inf, grid_ntk, spec.spectra.eigenfunctions, y)
+    return RunSpectra(
+        eig_ntk0=eig0.values, energy_ntk0=sp.target_energy(eig0, y),
+        alignment_ntk0=sp.kernel_target_alignment(ntk0, y), eig_ntk_inf=eig_ntk_inf,
+        eig_nngp_inf=eig_nngp_inf, energy_ntk_inf=energy_inf, alignment_ntk_inf=alignment_inf,
+        eigenfunctions=functions, order=np.argsort(data.x_train[:, 0], kind="stable"),
+        eps=float(np.finfo(float_dtype()).eps),
+    )
 
 
 def _tree_norm(tree) -> float:

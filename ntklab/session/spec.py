@@ -58,14 +58,15 @@ class TrainSpec:
     """Full-batch gradient descent: ``steps`` steps of size ``learning_rate`` from the init of ``seed``.
 
     ``snapshots``: how many snapshots the run yields (besides step 0); ``kernel_every``: the empirical
-    NTK on the training set is recomputed every that many snapshots (and at the last one).
+    NTK on the training set, its change and its spectra are recomputed every that many snapshots
+    (and at the last one); the default 4 of 200 snapshots is every 2% of the run.
     """
 
     learning_rate: float = 0.1
     steps: int = 2000
     seed: int = 0
     snapshots: int = 200
-    kernel_every: int = 1
+    kernel_every: int = 4
 
     def __post_init__(self):
         _check(_is_real(self.learning_rate) and self.learning_rate > 0, "train.learning_rate",
@@ -94,6 +95,23 @@ class InfiniteSpec:
 
 
 @dataclass(frozen=True)
+class SpectraSpec:
+    """The spectral views: eigendecompositions of the training-set kernels at the kernel cadence.
+
+    ``eigenfunctions``: how many top eigenfunctions of the analytic NTK to draw over the input
+    interval (Nyström extension of the training-set eigenvectors).
+    """
+
+    enabled: bool = True
+    eigenfunctions: int = 4
+
+    def __post_init__(self):
+        _check(isinstance(self.enabled, bool), "spectra.enabled", self.enabled, "use true or false")
+        _check(_is_int(self.eigenfunctions) and 1 <= self.eigenfunctions <= 16, "spectra.eigenfunctions",
+               self.eigenfunctions, "use an integer from 1 to 16")
+
+
+@dataclass(frozen=True)
 class ExperimentSpec:
     """Everything a run needs; a run never changes it (stop, build a new spec, restart)."""
 
@@ -101,13 +119,15 @@ class ExperimentSpec:
     data: DataSpec = field(default_factory=DataSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
     infinite: InfiniteSpec = field(default_factory=InfiniteSpec)
+    spectra: SpectraSpec = field(default_factory=SpectraSpec)
 
     def with_changes(self, **sections: dict[str, Any]) -> "ExperimentSpec":
         """A copy with some fields of some sections replaced: ``spec.with_changes(model={"width": 64})``."""
         return spec_from_dict(_merge(spec_to_dict(self), sections))
 
 
-_SECTIONS = {"model": MLPSpec, "data": DataSpec, "train": TrainSpec, "infinite": InfiniteSpec}
+_SECTIONS = {"model": MLPSpec, "data": DataSpec, "train": TrainSpec, "infinite": InfiniteSpec,
+             "spectra": SpectraSpec}
 
 
 def _merge(base: dict, changes: dict) -> dict:
@@ -128,7 +148,7 @@ def spec_to_dict(spec: ExperimentSpec) -> dict[str, dict[str, Any]]:
 def spec_from_dict(data: dict[str, Any]) -> ExperimentSpec:
     """Builds a spec from nested dicts; unknown sections or keys raise a :class:`SpecError`."""
     if not isinstance(data, dict):
-        raise SpecError("experiment: expected a table of sections (model, data, train, infinite).")
+        raise SpecError(f"experiment: expected a table of sections ({', '.join(_SECTIONS)}).")
     unknown = set(data) - set(_SECTIONS)
     if unknown:
         raise SpecError(f"{sorted(unknown)}: unknown section(s); use {', '.join(_SECTIONS)}.")
@@ -178,6 +198,6 @@ def save_spec(spec: ExperimentSpec, path: str | Path) -> None:
 
 
 __all__ = [
-    "DataSpec", "ExperimentSpec", "InfiniteSpec", "MLPSpec", "SpecError", "TrainSpec", "dump_spec",
+    "DataSpec", "ExperimentSpec", "InfiniteSpec", "MLPSpec", "SpecError", "SpectraSpec", "TrainSpec", "dump_spec",
     "load_spec", "replace", "save_spec", "spec_from_dict", "spec_to_dict",
 ]

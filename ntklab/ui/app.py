@@ -23,7 +23,11 @@ def create_window(config: str | None = None) -> tuple[MainWindow, Controller]:
     return window, controller
 
 
-def run_app(config: str | None = None, screenshot: str | None = None, steps: int | None = None) -> int:
+TABS = {"training": 0, "spectra": 1}
+
+
+def run_app(config: str | None = None, screenshot: str | None = None, steps: int | None = None,
+            tab: str = "training") -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NTK Lab")
     window, controller = create_window(config)
@@ -32,6 +36,7 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
     tick = QTimer()
     tick.timeout.connect(lambda: None)
     tick.start(200)
+    window.tabs.setCurrentIndex(TABS[tab])
     window.show()
     if screenshot:
         spec = controller.spec if config else None

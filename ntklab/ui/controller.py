@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -10,15 +11,27 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ntklab import __version__
-from ntklab.session import Experiment, SpecError, load_spec, save_spec, write_run
+from ntklab.session import Experiment, SpecError, critical_rate, load_spec, save_spec, write_run
 from ntklab.ui.params import apply_spec, shown, spec_from_params, update_visibility
 from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
+from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES
 from ntklab.ui.worker import RunWorker, start_in_thread
 
 REDRAW_MS = 33  # at most ~30 redraws a second
 MAX_REDRAW_MS = 500
 GUI_DUTY = 0.10  # redraws (data + paint) may take at most this share of the time: pyqtgraph paints in
 # Python with the GIL held, so a busier GUI thread slows training and makes the event loop late
+STABILITY_DELAY_MS = 400  # η_crit of the form's settings is estimated this long after the last edit
+TRAINING_VIEWS = ("fit", "loss", "drift")
+
+
+def _stability_key(spec):
+    """What η_crit depends on: the network, the data and the init seed (not the learning rate)."""
+    return spec.model, spec.data, spec.train.seed
+
+
+def _estimate(spec):
+    yield _stability_key(spec), critical_rate(spec)
 
 
 class Controller(QObject):
@@ -33,12 +46,21 @@ class Controller(QObject):
         self.thread = None
         self.spec = spec_from_params(w.params)
         self.snapshots: list = []
-        self.history = History([f for f, *_ in LOSS_CURVES + DRIFT_CURVES])
+        fields = [f for f, *_ in LOSS_CURVES + DRIFT_CURVES + RATE_CURVES + MOTION_CURVES]
+        self.history = History(list(dict.fromkeys(fields)))
         self.latest = None
         self._failed = False  # the current run reported an error
-        self._order = ("fit", "loss", "drift")
+        self._warning = False  # the banner shows the stability warning (not an error)
+        self._views = {**dict.fromkeys(TRAINING_VIEWS, 0), **dict.fromkeys(w.spectra.views, 1)}  # → tab
+        self._order = list(self._views)
         self._stale = dict.fromkeys(self._order, False)
         self._turn = 0
+        self._rates: dict = {}  # _stability_key(spec) → (η_crit, λ_max)
+        self._rate_thread = self._rate_worker = None
+        self._rate_timer = QTimer(self)
+        self._rate_timer.setSingleShot(True)
+        self._rate_timer.setInterval(STABILITY_DELAY_MS)
+        self._rate_timer.timeout.connect(self._on_rate_timer_timeout)
 
         w.start_button.clicked.connect(self._on_start_clicked)
         w.pause_button.clicked.connect(self._on_pause_clicked)
@@ -58,6 +80,7 @@ class Controller(QObject):
         self.timer.start()
         w.backend_label.setText(f"JAX {jax.default_backend()}")
         self._update_buttons()
+        self._update_stability()
 
     # --- run control ------------------------------------------------------------------------
 
@@ -66,19 +89,25 @@ class Controller(QObject):
         return self.thread is not None
 
     def start(self, spec=None) -> bool:
-        """Starts a run of ``spec`` (default: the form's); False when the form holds a bad value."""
+        """Starts a run of ``spec`` (written into the form), else of the form's settings; False when
+        the form holds a bad value."""
         if self.running:
             return False
+        if spec is not None:  # the form shows what runs
+            apply_spec(self.window.params, spec)
         try:
             self.spec = spec or spec_from_params(self.window.params)
         except SpecError as exc:
-            self.window.show_banner(f"Cannot start: {exc}")
+            self._show_banner(f"Cannot start: {exc}")
             return False
-        self.window.show_banner("")
+        self._show_banner("")
         self._clear()
         self._failed = False
-        self.window.loss_plot.set_steps(self.spec.train.steps)
-        self.window.drift_plot.set_steps(self.spec.train.steps)
+        rate = self._rates.get(_stability_key(self.spec))
+        if rate is not None and self.spec.train.learning_rate > rate[0]:
+            self._show_banner(self._stability_warning(self.spec.train.learning_rate, rate[0]), warning=True)
+        for plot in (self.window.loss_plot, self.window.drift_plot, self.window.spectra):
+            plot.set_steps(self.spec.train.steps)
         experiment = Experiment(self.spec)
         self.worker = RunWorker(experiment.run)
         self.worker.snapshotReady.connect(self._on_worker_snapshot)
@@ -96,10 +125,14 @@ class Controller(QObject):
     def shutdown(self) -> None:
         """Stops the run and waits for its thread (used when the window closes)."""
         self.timer.stop()
+        self._rate_timer.stop()
         if self.thread is not None:
             self.worker.stop()
             self.thread.quit()
             self.thread.wait()
+        if self._rate_thread is not None:
+            self._rate_thread.quit()
+            self._rate_thread.wait()
 
     def _clear(self) -> None:
         self.snapshots.clear()
@@ -109,9 +142,9 @@ class Controller(QObject):
         w.fit_plot.clear()
         w.loss_plot.clear()
         w.drift_plot.clear()
+        w.spectra.clear()
         w.step_label.setText("")
         w.rate_label.setText("")
-        w.eta_label.setText("η_crit: –")
 
     def _update_buttons(self) -> None:
         w, running = self.window, self.running
@@ -143,24 +176,42 @@ class Controller(QObject):
     def _on_reset_clicked(self) -> None:
         self.stop()
         self._clear()
-        self.window.show_banner("")
+        self._show_banner("")
         self.window.state_label.setText("ready")
 
     def _on_params_changed(self, _param, changes) -> None:
-        update_visibility(self.window.params)
-        self.window.fit_plot.set_visible(shown(self.window.params))
-        if self.running and any(c[0].parent() and c[0].parent().name() != "show" for c in changes):
-            self.window.state_label.setText("settings changed: they apply at the next Start")
+        changed = [c[0] for c in changes if c[0].name() != "eta_crit"]  # our own read-out row
+        if not changed:
+            return
+        w = self.window
+        update_visibility(w.params)
+        show = shown(w.params)
+        w.fit_plot.set_visible(show)
+        eigen = w.spectra.views["eigen"]
+        if eigen.by_trace != show["by_trace"]:
+            eigen.by_trace = show["by_trace"]
+            self._stale["eigen"] = self.latest is not None
+        settings = [p for p in changed if p.parent() and p.parent().name() != "show"]
+        if settings:
+            self._update_stability()
+        if self.running and settings:
+            w.state_label.setText("settings changed: they apply at the next Start")
 
     def _on_worker_snapshot(self, snap) -> None:
         self.snapshots.append(snap)
         self.history.append(snap)
         self.latest = snap
-        self._stale = dict.fromkeys(self._order, True)
+        for name in [*TRAINING_VIEWS, *self.window.spectra.append(snap)]:
+            self._stale[name] = True
+        if snap.step == 0:
+            key = _stability_key(self.spec)
+            if key not in self._rates:
+                self._rates[key] = (snap.eta_crit, math.nan)
+                self._update_stability()
 
     def _on_worker_failed(self, message: str) -> None:
         self._failed = True
-        self.window.show_banner(f"The run stopped: {message}")
+        self._show_banner(f"The run stopped: {message}")
         self.window.state_label.setText("stopped with an error")
 
     def _on_thread_finished(self) -> None:
@@ -176,23 +227,31 @@ class Controller(QObject):
         self.runFinished.emit()
 
     def _on_timer_timeout(self) -> None:
-        """Redraws one plot per tick, in turn, so that no GUI event runs long (event-loop lateness)."""
-        if self.latest is None or not any(self._stale.values()):
+        """Redraws one stale plot of the visible tab per tick, in turn, so that no GUI event runs
+        long (event-loop lateness); plots of hidden tabs wait until their tab is shown."""
+        if self.latest is None:
+            return
+        tab = self.window.tabs.currentIndex()
+        visible = [n for n in self._order if self._views[n] == tab and self._stale[n]]
+        if "fit" not in visible and self._stale["fit"]:
+            visible.append("fit")  # the status bar's step and rate labels are updated with it
+        if not visible:
             return
         started = time.perf_counter()
-        for _ in range(len(self._stale)):
+        for _ in range(len(self._order)):
             name = self._order[self._turn % len(self._order)]
             self._turn += 1
-            if self._stale[name]:
+            if name in visible:
                 break
         self._stale[name] = False
         plot = self._redraw(name)
-        plot.widget.viewport().repaint()  # paint now, so that the cost below includes it
+        if self._views[name] == tab:
+            plot.viewport().repaint()  # paint now, so that the cost below includes it
         cost_ms = 1000 * (time.perf_counter() - started)
         self.timer.setInterval(int(min(MAX_REDRAW_MS, max(REDRAW_MS, cost_ms / GUI_DUTY))))
 
     def redraw_all(self) -> None:
-        """Brings every plot up to date at once (end of a run, screenshots)."""
+        """Brings every plot of every tab up to date at once (end of a run, screenshots)."""
         if self.latest is None:
             return
         for name in self._order:
@@ -200,21 +259,23 @@ class Controller(QObject):
             self._redraw(name)
 
     def _redraw(self, name: str):
+        """Updates one view from the latest data; returns its PlotWidget."""
         snap, w = self.latest, self.window
         if name == "fit":
             w.fit_plot.set_data(snap)
             w.fit_plot.set_visible(shown(w.params))
             self._update_labels(snap)
-            return w.fit_plot
-        plot = w.loss_plot if name == "loss" else w.drift_plot
-        plot.set_data(self.history)
-        return plot
+            return w.fit_plot.plot
+        if name in TRAINING_VIEWS:
+            plot = w.loss_plot if name == "loss" else w.drift_plot
+            plot.set_data(self.history)
+            return plot.plot
+        w.spectra.redraw(name, self.history, self.spec.train.learning_rate)
+        return w.spectra.views[name].plot
 
     def _update_labels(self, snap) -> None:
         w = self.window
         w.step_label.setText(f"step {snap.step:,} / {snap.steps_total:,}")
-        w.eta_label.setText(f"η_crit = 2n/λ_max(Θ̂₀) = {snap.eta_crit:.4g}   (learning rate "
-                            f"{self.spec.train.learning_rate:g})")
         if snap.step > 0:
             first = self.snapshots[1]  # after the first chunk: its compile time is excluded
             if snap.step > first.step and snap.wall_time > first.wall_time:
@@ -223,17 +284,79 @@ class Controller(QObject):
             if self.running and not self.worker.paused:
                 w.state_label.setText("running")
 
+    # --- stability: η_crit of the form's settings, before a run ---------------------------------
+
+    def _show_banner(self, text: str, warning: bool = False) -> None:
+        self._warning = warning and bool(text)
+        self.window.show_banner(text, "warning" if warning else "error")
+
+    @staticmethod
+    def _stability_warning(learning_rate: float, eta_crit: float) -> str:
+        return (f"Warning: the learning rate {learning_rate:g} is above η_crit = 2n/λ_max(Θ̂₀) = {eta_crit:.4g}: "
+                f"gradient descent will likely diverge. Lower train.learning_rate, or start anyway to watch it.")
+
+    def _update_stability(self) -> None:
+        """Shows η_crit of the form's settings beside the learning rate, estimating it when unknown."""
+        row = self.window.params.child("train", "eta_crit")
+        try:
+            spec = spec_from_params(self.window.params)
+        except SpecError:
+            row.setValue("–")
+            return
+        rate = self._rates.get(_stability_key(spec))
+        if rate is None:
+            row.setValue("computing…")
+            self._rate_timer.start()
+            return
+        eta, lr = rate[0], spec.train.learning_rate
+        row.setValue(f"{eta:.4g}" + ("  ⚠ below the learning rate" if lr > eta else ""))
+        if lr > eta and not self.running and (self._warning or self.window.banner.isHidden()):
+            self._show_banner(self._stability_warning(lr, eta), warning=True)
+        elif lr <= eta and self._warning and not self.running:
+            self._show_banner("")
+
+    def _on_rate_timer_timeout(self) -> None:
+        if self._rate_thread is not None:  # one estimate at a time; this one runs when it ends
+            self._rate_timer.start()
+            return
+        try:
+            spec = spec_from_params(self.window.params)
+        except SpecError:
+            return
+        if _stability_key(spec) in self._rates:
+            self._update_stability()
+            return
+        self._rate_worker = RunWorker(lambda: _estimate(spec))
+        self._rate_worker.snapshotReady.connect(self._on_rate_ready)
+        self._rate_worker.runFailed.connect(self._on_rate_failed)
+        self._rate_thread = start_in_thread(self._rate_worker)
+        self._rate_thread.finished.connect(self._on_rate_thread_finished)
+
+    def _on_rate_ready(self, result) -> None:
+        key, rate = result
+        self._rates[key] = rate
+        self._update_stability()
+
+    def _on_rate_failed(self, message: str) -> None:
+        self.window.params.child("train", "eta_crit").setValue("–")
+        self.window.params.child("train", "eta_crit").setOpts(tip=f"Could not estimate: {message}")
+
+    def _on_rate_thread_finished(self) -> None:
+        self._rate_thread.deleteLater()
+        self._rate_worker.deleteLater()
+        self._rate_thread = self._rate_worker = None
+
     # --- files ---------------------------------------------------------------------------------
 
     def open_spec(self, path: str) -> None:
         try:
             spec = load_spec(path)
         except SpecError as exc:
-            self.window.show_banner(str(exc))
+            self._show_banner(str(exc))
             return
         apply_spec(self.window.params, spec)
         self.spec = spec
-        self.window.show_banner("")
+        self._show_banner("")
         self.window.state_label.setText(f"opened {Path(path).name}")
 
     def _on_open_triggered(self) -> None:
@@ -245,7 +368,7 @@ class Controller(QObject):
         try:
             spec = spec_from_params(self.window.params)
         except SpecError as exc:
-            self.window.show_banner(f"Cannot save: {exc}")
+            self._show_banner(f"Cannot save: {exc}")
             return
         path, _ = QFileDialog.getSaveFileName(self.window, "Save experiment", "experiment.toml",
                                               "Experiment (*.toml)")
@@ -254,7 +377,7 @@ class Controller(QObject):
 
     def _on_export_triggered(self) -> None:
         if not self.snapshots:
-            self.window.show_banner("Nothing to export yet: start a run first.")
+            self._show_banner("Nothing to export yet: start a run first.")
             return
         folder = QFileDialog.getExistingDirectory(self.window, "Export run into folder")
         if folder:

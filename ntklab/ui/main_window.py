@@ -20,6 +20,12 @@ from PySide6.QtWidgets import (
 
 from ntklab.ui.params import make_parameters
 from ntklab.ui.plots import FitPlot, make_drift_plot, make_loss_plot
+from ntklab.ui.spectra import SpectraPanel
+
+BANNER_STYLES = {  # background, text
+    "error": "QLabel { background: #fdecea; color: #611a15; padding: 6px; }",
+    "warning": "QLabel { background: #fff4e5; color: #663c00; padding: 6px; }",
+}
 
 
 class MainWindow(QMainWindow):
@@ -39,21 +45,16 @@ class MainWindow(QMainWindow):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.reset_button = QPushButton("Reset")
-        self.eta_label = QLabel("η_crit: –")
-        self.eta_label.setToolTip("Critical learning rate 2n/λ_max(Θ̂₀) for the loss ‖f − y‖²/(2n), "
-                                  "measured at initialization")
         buttons = QGridLayout()
         for i, b in enumerate([self.start_button, self.pause_button, self.stop_button, self.reset_button]):
             buttons.addWidget(b, i // 2, i % 2)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.tree, 1)
-        left_layout.addWidget(self.eta_label)
         left_layout.addLayout(buttons)
 
         self.banner = QLabel()
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("QLabel { background: #fdecea; color: #611a15; padding: 6px; }")
         self.banner.hide()
         self.fit_plot = FitPlot()
         self.loss_plot = make_loss_plot()
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
         grid.setRowStretch(1, 2)
         self.tabs = QTabWidget()
         self.tabs.addTab(training, "Training")
+        self.spectra = SpectraPanel()
+        self.tabs.addTab(self.spectra.widget, "Spectra")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -101,7 +104,9 @@ class MainWindow(QMainWindow):
         menu.addMenu("&Help").addAction(self.about_action)
         self.close_requested = None  # set by the controller: returns True when closing may proceed
 
-    def show_banner(self, text: str) -> None:
+    def show_banner(self, text: str, level: str = "error") -> None:
+        """A message above the plots (empty text hides it); ``level`` is "error" or "warning"."""
+        self.banner.setStyleSheet(BANNER_STYLES[level])
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
 

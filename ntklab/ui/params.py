@@ -15,9 +15,13 @@ ACTIVATION_PARAMS = {  # every activation parameter the form knows, with its spi
     "approximate": dict(type="bool", value=False),
 }
 
-SHOW = {"network": True, "linearization": True, "ntk_inf": True, "nngp": True}
+SHOW = {"network": True, "linearization": True, "ntk_inf": True, "nngp": True, "by_trace": False}
 SHOW_TITLES = {"network": "network", "linearization": "linearization", "ntk_inf": "NTK ∞ (gradient flow)",
-               "nngp": "NNGP posterior ±2σ"}
+               "nngp": "NNGP posterior ±2σ", "by_trace": "eigenvalues ÷ trace"}
+SECTIONS = ("model", "data", "train", "infinite", "spectra")
+ETA_CRIT_TIP = ("The largest stable learning rate η_crit = 2n/λ_max(Θ̂₀) for the loss ‖f − y‖²/(2n) "
+                "(n training points), from the empirical NTK at initialization: above it gradient descent "
+                "on the linearized network diverges along the top eigenvector.")
 
 
 def make_parameters(spec: ExperimentSpec | None = None) -> Parameter:
@@ -46,15 +50,22 @@ def make_parameters(spec: ExperimentSpec | None = None) -> Parameter:
         dict(name="train", title="Training", type="group", children=[
             dict(name="learning_rate", title="learning rate", type="float", limits=(1e-9, None),
                  step=0.01, decimals=6),
+            dict(name="eta_crit", title="η_crit = 2n/λ_max(Θ̂₀)", type="str", value="…", readonly=True,
+                 tip=ETA_CRIT_TIP),
             dict(name="steps", type="int", limits=(1, 10**8), step=100),
             dict(name="seed", title="init seed", type="int", limits=(0, 2**31 - 1)),
             dict(name="snapshots", type="int", limits=(1, 100000)),
-            dict(name="kernel_every", title="kernel every (snapshots)", type="int", limits=(1, 100000)),
+            dict(name="kernel_every", title="kernel & spectra every (snapshots)", type="int",
+                 limits=(1, 100000)),
         ]),
         dict(name="infinite", title="Infinite width", type="group", children=[
             dict(name="enabled", title="compute NTK ∞ and NNGP", type="bool"),
             dict(name="nngp_diag_reg", title="NNGP diag reg (× tr K / n)", type="float",
                  limits=(0, None), step=1e-4, decimals=8),
+        ]),
+        dict(name="spectra", title="Spectra", type="group", children=[
+            dict(name="enabled", title="compute spectral views", type="bool"),
+            dict(name="eigenfunctions", title="eigenfunctions shown", type="int", limits=(1, 16)),
         ]),
         dict(name="show", title="Show", type="group", children=[
             dict(name=k, title=SHOW_TITLES[k], type="bool", value=v, default=v) for k, v in SHOW.items()]),
@@ -62,7 +73,8 @@ def make_parameters(spec: ExperimentSpec | None = None) -> Parameter:
     root = Parameter.create(name="settings", type="group", children=sections)
     apply_spec(root, ExperimentSpec())
     for p in _leaves(root):  # the defaults: each row's reset button returns to them
-        p.setDefault(p.value())
+        if not p.readonly():
+            p.setDefault(p.value())
     apply_spec(root, spec)
     return root
 
@@ -93,9 +105,9 @@ def update_visibility(root: Parameter) -> None:
 def spec_from_params(root: Parameter) -> ExperimentSpec:
     """Reads the form into a new spec; raises SpecError naming the field when a value is bad."""
     data = {}
-    for section in ("model", "data", "train", "infinite"):
+    for section in SECTIONS:
         data[section] = {c.name(): c.value() for c in root.child(section).children()
-                         if c.name() != "activation_params"}
+                         if c.name() != "activation_params" and not c.readonly()}
     valid = ACTIVATIONS[data["model"]["activation"]].defaults
     group = root.child("model", "activation_params")
     data["model"]["activation_params"] = {

@@ -30,8 +30,11 @@ class DecadeAxis(pg.AxisItem):
         return [s if min(abs(m - k) for k in (1, 2, 5, 10)) < 1e-6 else "" for m, s in zip(mantissas, strings)]
 
 
-def _plot(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.PlotWidget:
-    w = pg.PlotWidget(title=title, axisItems={"left": DecadeAxis("left")} if log_y else None)
+def _plot(title: str, x_label: str, y_label: str, log_y: bool = False, log_x: bool = False,
+          legend: bool = True) -> pg.PlotWidget:
+    axes = {side: DecadeAxis(side) for side, log in (("left", log_y), ("bottom", log_x)) if log}
+    w = pg.PlotWidget(title=title, axisItems=axes or None)
+    w.setLogMode(x=log_x, y=log_y)
     w.setLabel("bottom", x_label)
     w.setLabel("left", y_label)
     w.showGrid(x=True, y=True, alpha=0.2)
@@ -40,8 +43,10 @@ def _plot(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.Plo
     for axis in ("left", "bottom"):
         w.getAxis(axis).setStyle(maxTickLevel=0)
         w.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    legend = w.addLegend(offset=(-10, 10), labelTextSize="8pt")  # transparent: curves show through
-    legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        w.getAxis(axis).enableAutoSIPrefix(False)
+    if legend:
+        item = w.addLegend(offset=(-10, 10), labelTextSize="8pt")  # transparent: curves show through
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return w
 
 
@@ -49,7 +54,7 @@ class FitPlot:
     """Target, training points, network, linearization, NTK ∞ and the NNGP posterior ±2σ."""
 
     def __init__(self):
-        self.widget = w = _plot("Function fit", "x", "f(x)")
+        self.widget = self.plot = w = _plot("Function fit", "x", "f(x)")
         self.target = w.plot(pen=pen("target", dashed=True), name="target")
         self.points = w.plot(pen=None, symbol="o", symbolSize=6, symbolBrush=COLORS["points"],
                              symbolPen=None, name="training points")
@@ -122,9 +127,7 @@ class SeriesPlot:
     """Log-y series against the step; each curve is (snapshot field, label, colour key, dashed)."""
 
     def __init__(self, title: str, y_label: str, curves: list[tuple[str, str, str, bool]]):
-        self.widget = w = _plot(title, "step", y_label, log_y=True)
-        w.setLogMode(x=False, y=True)
-        w.getAxis("left").enableAutoSIPrefix(False)
+        self.widget = self.plot = w = _plot(title, "step", y_label, log_y=True)
         self.curves = {}
         for field, label, color, dashed in curves:
             # At most a few thousand points (one per snapshot): no clipping or downsampling, which

@@ -4,7 +4,7 @@ import json
 import math
 import subprocess
 import sys
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 
 import numpy as np
 import pytest
@@ -39,13 +39,23 @@ def test_snapshots_in_order_and_complete():
     assert snaps[0].mse_train_ntk == pytest.approx(snaps[0].mse_train_net, rel=1e-4)  # NTK ∞ starts at f(θ0)
 
 
+def _assert_same(a, b, name):
+    if is_dataclass(a):
+        for f in fields(a):
+            _assert_same(getattr(a, f.name), getattr(b, f.name), f"{name}.{f.name}")
+    elif a is None or b is None:
+        assert a is b, name
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 def test_same_seed_same_snapshots():
     a, b = list(Experiment(TINY).run()), list(Experiment(TINY).run())
     for s, t in zip(a, b):
         for f in fields(Snapshot):
             if f.name in ("wall_time", "data", "infinite"):
                 continue
-            np.testing.assert_array_equal(getattr(s, f.name), getattr(t, f.name), err_msg=f.name)
+            _assert_same(getattr(s, f.name), getattr(t, f.name), f.name)
     other = list(Experiment(TINY.with_changes(train={"seed": 1})).run())
     assert not np.array_equal(other[-1].f_grid_net, a[-1].f_grid_net)
 
@@ -119,8 +129,13 @@ def test_cli_run_writes_snapshots_and_summary(tmp_path, capsys):
     data = np.load(tmp_path / "out" / "snapshots.npz")
     assert data["step"].tolist() == [0, 10, 20, 30, 40, 50, 60]
     assert data["f_grid_net"].shape == (7, 200) and data["f_grid_ntk"].shape == (7, 200)
+    assert data["mode_residual"].shape == (7, 8)
+    assert data["spectra_step"].tolist() == [0, 40, 60]  # kernel every 4 snapshots and at the last
+    assert data["spectra_eigvals"].shape == (3, 8) and data["spectra_kernel_image"].shape == (3, 8, 8)
+    assert data["run_eigenfunctions"].shape == (4, 200)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["steps"] == 60 and summary["final"]["mse_train_net"] == pytest.approx(data["mse_train_net"][-1])
+    assert 0 < summary["alignment"]["ntk_t"] <= 1
     assert load_spec(tmp_path / "out" / "experiment.toml") == TINY
 
 

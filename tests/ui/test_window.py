@@ -10,7 +10,7 @@ from ntklab.ui.app import create_window
 from ntklab.ui.params import apply_spec, spec_from_params
 
 TINY = ExperimentSpec().with_changes(model={"width": 32}, data={"n_train": 6, "n_test": 10},
-                                     train={"steps": 40, "snapshots": 4, "learning_rate": 0.1})
+                                     train={"steps": 40, "snapshots": 4, "learning_rate": 0.1, "kernel_every": 1})
 
 
 @pytest.fixture
@@ -41,8 +41,49 @@ def test_tiny_run_fills_the_plots(window, qtbot):
         assert all(len(item.getData()[0] if item.getData()[0] is not None else []) >= 4
                    for item in plot.curves.values())
     assert w.state_label.text() == "finished"
-    assert "40 / 40" in w.step_label.text() and "η_crit" in w.eta_label.text()
+    assert "40 / 40" in w.step_label.text()
+    assert float(w.params.child("train", "eta_crit").value()) == pytest.approx(c.snapshots[0].eta_crit, rel=1e-3)
     assert w.start_button.isEnabled() and not w.stop_button.isEnabled()
+
+
+def _points(item) -> int:
+    x = item.getData()[0]
+    return 0 if x is None else len(x)
+
+
+def test_tiny_run_fills_the_spectra_panel(window, qtbot):
+    w, c = window
+    w.tabs.setCurrentIndex(1)
+    with qtbot.waitSignal(c.runFinished, timeout=60_000):
+        assert c.start(TINY)
+    views = w.spectra.views
+    n, snapshots = TINY.data.n_train, len(c.snapshots)
+    assert all(_points(item) >= n - 2 for item in views["eigen"].curves.values())  # λ ≤ 0 is left out
+    assert "λ_max" in views["eigen"].numbers.text() and "NNGP" in views["eigen"].numbers.text()
+    assert views["modes"].image.image.shape == (n, snapshots)
+    assert views["mode_curves"].items and all(_points(m) == snapshots for m, _ in views["mode_curves"].items)
+    assert all(_points(item) >= 3 for item in views["rate"].curves.values())
+    assert all(_points(item) == n for item in views["energy"].curves.values())
+    assert "alignment" in views["energy"].numbers.text()
+    assert len(views["functions"].items) == 4 and all(_points(i) == 200 for i in views["functions"].items)
+    assert _points(views["motion"].curves["kernel_change"]) == snapshots - 1  # step 0's zero is not on a log axis
+    assert _points(views["motion"].curves["kernel_velocity"]) >= 3
+    assert views["kernel"].image.image.shape == views["kernel_change"].image.image.shape == (n, n)
+    w.params.child("show", "by_trace").setValue(True)
+    c.redraw_all()
+    assert views["eigen"].curves["ntk0"].getData()[1].max() < 1  # λ/tr(Θ̂₀)
+
+
+def test_stability_warning_before_a_run(window, qtbot):
+    w, c = window
+    row = w.params.child("train", "eta_crit")
+    w.params.child("train", "learning_rate").setValue(50.0)
+    qtbot.waitUntil(lambda: row.value()[:1].isdigit(), timeout=60_000)
+    eta = float(row.value().split()[0])
+    assert eta < 50 and "⚠" in row.value()
+    assert not w.banner.isHidden() and "above η_crit" in w.banner.text()
+    w.params.child("train", "learning_rate").setValue(eta / 2)
+    assert w.banner.isHidden() and "⚠" not in row.value()
 
 
 def test_diverging_run_shows_message_and_app_stays_usable(window, qtbot):

@@ -1,0 +1,360 @@
+"""The Spectra tab: eigen-structure of the training-set kernels and what it predicts about training.
+
+Nine views, each redrawn on its own by the controller's round robin. They read a
+:class:`SpectraRecord` (per-run arrays grown as snapshots arrive) and the controller's History.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ntklab.core.spectra import linear_mode_factors
+from ntklab.ui.plots import COLORS, FLOOR, History, SeriesPlot, _plot, pen
+
+MODE_DECADES = 8  # the per-mode heatmap's colour scale spans this many decades below its maximum
+CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+RATE_CURVES = [
+    ("loss_rate_measured", "measured −dC/dt (last step)", "network", False),
+    ("loss_rate_predicted", "‖∂C/∂f‖²_Θ̂ = rᵀΘ̂r/n²", "kernel", True),
+]
+MOTION_CURVES = [
+    ("kernel_change", "‖Θ̂_t−Θ̂₀‖_F/‖Θ̂₀‖_F", "kernel", False),
+    ("kernel_velocity", "1 − cos(Θ̂_t, Θ̂_{t+Δ})", "network", False),
+]
+
+
+def chosen_modes(n: int, count: int = 4) -> list[int]:
+    """Mode indices (0 = largest λ) spread evenly on a log scale from the first to the last."""
+    return sorted({int(round(i)) - 1 for i in np.geomspace(1, n, min(count, n))})
+
+
+class SpectraRecord:
+    """The run's spectral data as it arrives: mode residuals per snapshot, the latest kernel spectra."""
+
+    def __init__(self, capacity: int = 256):
+        self.capacity = capacity
+        self.clear()
+
+    def clear(self) -> None:
+        self.size = 0
+        self.steps = np.zeros(0)
+        self.modes = np.zeros((0, 0))
+        self.first = self.latest = self.kernel = None
+
+    def append(self, snap) -> bool:
+        """Stores ``snap``; True when it carries kernel spectra (the kernel views are then stale)."""
+        if snap.run_spectra is None:
+            return False
+        n = len(snap.mode_residual)
+        if self.size == 0:
+            self.first = snap
+            self.steps = np.zeros(self.capacity)
+            self.modes = np.zeros((self.capacity, n))
+        elif self.size == len(self.steps):
+            self.steps = np.concatenate([self.steps, np.zeros(len(self.steps))])
+            self.modes = np.concatenate([self.modes, np.zeros_like(self.modes)])
+        self.steps[self.size] = snap.step
+        self.modes[self.size] = np.abs(snap.mode_residual)
+        self.size += 1
+        self.latest = snap
+        if snap.spectra is not None:
+            self.kernel = snap
+            return True
+        return False
+
+
+def _numbers_row(name: str, eigvals, eps: float) -> str:
+    """λ_max, λ_min, cond; an eigenvalue below n·eps·λ_max is rounding, not a measurement: marked *."""
+    if eigvals is None:
+        return ""
+    lo, hi = eigvals[-1], eigvals[0]
+    floor = len(eigvals) * eps * hi
+    if lo > floor:
+        low, cond = f"{lo:.3g}", f"{hi / lo:.3g}"
+    else:
+        low, cond = f"&lt; {floor:.1g}*", f"&gt; {hi / floor:.1g}*"
+    return f"<tr><td>{name}</td><td align=right>{hi:.4g}</td><td align=right>{low}</td><td align=right>{cond}</td></tr>"
+
+
+def _label() -> QLabel:
+    label = QLabel()
+    label.setStyleSheet("QLabel { font-size: 8pt; }")  # no word wrap: it would make the grid's
+    return label  # rows height-for-width and squeeze the other rows
+
+
+def _with_label(plot, label: QLabel) -> QWidget:
+    widget = QWidget()
+    layout = QVBoxLayout(widget)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    layout.addWidget(plot, 1)
+    layout.addWidget(label)
+    return widget
+
+
+class EigenPlot:
+    """Sorted eigenvalues (log-log) of Θ̂₀, Θ̂_t, the analytic NTK and NNGP; λ_max, λ_min, cond beside."""
+
+    CURVES = [("ntk0", "Θ̂₀ (init)", "kernel", True), ("ntk_t", "Θ̂_t (now)", "kernel", False),
+              ("ntk_inf", "NTK ∞", "ntk_inf", False), ("nngp_inf", "NNGP ∞", "nngp", True)]
+
+    def __init__(self):
+        self.plot = _plot("Eigenvalues (training set)", "index i", "λ_i", log_y=True, log_x=True)
+        self.curves = {key: self.plot.plot(pen=pen(color, dashed), name=label)
+                       for key, label, color, dashed in self.CURVES}
+        self.numbers = _label()
+        self.widget = _with_label(self.plot, self.numbers)
+        self.by_trace = False
+
+    def set_data(self, record: SpectraRecord) -> None:
+        run, snap = record.first.run_spectra, record.kernel
+        spectra = {"ntk0": run.eig_ntk0, "ntk_t": snap.spectra.eigvals, "ntk_inf": run.eig_ntk_inf,
+                   "nngp_inf": run.eig_nngp_inf}
+        for key, values in spectra.items():
+            if values is None:
+                self.curves[key].setData([], [])
+                continue
+            scaled = values / values.sum() if self.by_trace else values
+            index = np.arange(1, len(values) + 1)
+            keep = scaled > 0  # a log axis cannot show λ ≤ 0: the table reports λ_min
+            self.curves[key].setData(index[keep], np.maximum(scaled[keep], FLOOR))
+        self.plot.setLabel("left", "λ_i / tr" if self.by_trace else "λ_i")
+        eps = run.eps
+        rows = "".join(_numbers_row(name, spectra[key], eps) for key, name, *_ in self.CURVES)
+        note = (f"* below n·ε·λ_max: not resolved at {'float32' if eps > 1e-10 else 'float64'} precision"
+                if any(v is not None and v[-1] <= len(v) * eps * v[0] for v in spectra.values()) else "")
+        self.numbers.setText(f"<table cellspacing=3><tr><th></th><th>λ_max</th><th>λ_min</th>"
+                             f"<th>cond</th></tr>{rows}</table>{note}")
+
+    def clear(self) -> None:
+        for item in self.curves.values():
+            item.setData([], [])
+        self.numbers.setText("")
+
+
+class ImagePlot:
+    """A matrix as an ``ImageItem`` updated in place, with a colour bar."""
+
+    def __init__(self, title: str, x_label: str, y_label: str, cmap: str, bar_label: str, invert_y=True):
+        self.widget = self.plot = _plot(title, x_label, y_label, legend=False)
+        self.plot.showGrid(x=False, y=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.plot.getPlotItem().invertY(invert_y)
+        self.bar = pg.ColorBarItem(colorMap=cmap, label=bar_label, interactive=False, width=12,
+                                   colorMapMenu=False)
+        self.bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+
+    def show(self, image: np.ndarray, rect: QRectF, levels: tuple[float, float]) -> None:
+        self.image.setImage(image, autoLevels=False)
+        self.image.setRect(rect)
+        self.bar.setLevels(levels)
+
+    def clear(self) -> None:
+        self.image.clear()
+
+
+class ModeHeatmap(ImagePlot):
+    """|Vᵀ(f_t − y)|: the training residual along each eigenvector of Θ̂₀ (rows) over steps (columns)."""
+
+    def __init__(self):
+        super().__init__("Residual per mode of Θ̂₀", "step", "mode i (largest λ first)", "viridis",
+                         "log₁₀ |vᵢᵀ(f − y)|")
+
+    def set_data(self, record: SpectraRecord) -> None:
+        size = record.size
+        modes = np.log10(np.maximum(record.modes[:size].T, FLOOR))  # (n modes, snapshots)
+        top = float(np.ceil(modes[:, 0].max()))
+        step = record.steps[1] - record.steps[0] if size > 1 else 1.0
+        n = modes.shape[0]
+        self.show(modes, QRectF(-step / 2, 0.5, step * size, n), (top - MODE_DECADES, top))
+
+
+class ModeCurves:
+    """A few modes' |residual| against the linearized model's (1 − ηλ_i/n)^t |r_i(0)| (dashed)."""
+
+    def __init__(self):
+        self.plot = self.widget = _plot("Residual of chosen modes", "step", "|vᵢᵀ(f − y)|", log_y=True)
+        self.items: list = []
+        self._modes: list[int] = []
+
+    def _make_items(self, modes: list[int], eigvals) -> None:
+        self.clear()
+        self.plot.getPlotItem().legend.clear()
+        for k, i in enumerate(modes):
+            color = CURVE_COLORS[k % len(CURVE_COLORS)]
+            measured = self.plot.plot(pen=pg.mkPen(color, width=1), name=f"mode {i + 1} (λ={eigvals[i]:.3g})")
+            predicted = self.plot.plot(pen=pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+                                       name="(1 − ηλᵢ/n)ᵗ |rᵢ(0)|" if k == len(modes) - 1 else None)
+            self.items.append((measured, predicted))
+        self._modes = modes
+
+    def set_data(self, record: SpectraRecord, learning_rate: float) -> None:
+        eigvals = record.first.run_spectra.eig_ntk0
+        n = len(eigvals)
+        modes = chosen_modes(n)
+        if modes != self._modes or not self.items:
+            self._make_items(modes, eigvals)
+        steps = record.steps[: record.size]
+        r0 = record.modes[0]
+        factors = np.abs(linear_mode_factors(eigvals, learning_rate, n, steps))  # (T, n)
+        measured_all = np.maximum(record.modes[: record.size][:, modes], FLOOR)
+        bottom = measured_all.min() / 100  # predictions far below every measurement would set the scale
+        for k, (i, (measured, predicted)) in enumerate(zip(modes, self.items)):
+            measured.setData(steps, measured_all[:, k])
+            keep = r0[i] * factors[:, i] >= bottom
+            predicted.setData(steps[keep], r0[i] * factors[keep, i])
+
+    def set_steps(self, steps_total: int) -> None:
+        self.plot.setXRange(0, steps_total, padding=0.02)
+
+    def clear(self) -> None:
+        for measured, predicted in self.items:
+            self.plot.removeItem(measured)
+            self.plot.removeItem(predicted)
+        self.items, self._modes = [], []
+
+
+class EnergyPlot:
+    """Cumulative fraction of ‖y‖² in the top-k eigenvectors; kernel-target alignments in the title."""
+
+    CURVES = [("ntk0", "Θ̂₀ (init)", "kernel", True), ("ntk_t", "Θ̂_t (now)", "kernel", False),
+              ("ntk_inf", "NTK ∞", "ntk_inf", False)]
+
+    def __init__(self):
+        self.plot = _plot("Target energy in top-k eigenvectors", "k", "fraction of ‖y‖²", log_x=True)
+        self.plot.setYRange(0, 1.02, padding=0)
+        self.curves = {key: self.plot.plot(pen=pen(color, dashed), name=label)
+                       for key, label, color, dashed in self.CURVES}
+        self.numbers = _label()
+        self.widget = _with_label(self.plot, self.numbers)
+
+    def set_data(self, record: SpectraRecord) -> None:
+        run, snap = record.first.run_spectra, record.kernel
+        energies = {"ntk0": run.energy_ntk0, "ntk_t": snap.spectra.energy, "ntk_inf": run.energy_ntk_inf}
+        for key, energy in energies.items():
+            if energy is None:
+                self.curves[key].setData([], [])
+            else:
+                self.curves[key].setData(np.arange(1, len(energy) + 1), energy)
+        parts = [f"Θ̂₀ {run.alignment_ntk0:.3f}", f"Θ̂_t {snap.alignment:.3f}"]
+        if run.energy_ntk_inf is not None:
+            parts.append(f"NTK ∞ {run.alignment_ntk_inf:.3f}")
+        self.numbers.setText("alignment ⟨K, yyᵀ⟩/(‖K‖‖y‖²): " + " · ".join(parts))
+
+    def clear(self) -> None:
+        for item in self.curves.values():
+            item.setData([], [])
+        self.numbers.setText("")
+
+
+class EigenfunctionPlot:
+    """The top eigenfunctions of the analytic NTK over the input interval (Nyström, 1-D inputs)."""
+
+    def __init__(self):
+        self.plot = self.widget = _plot("Top eigenfunctions of NTK ∞", "x", "φ_i(x)")
+        self.items: list = []
+        self._run = None
+
+    def set_data(self, record: SpectraRecord) -> None:
+        snap = record.first
+        if snap.run_spectra is self._run:
+            return  # fixed for a run
+        self.clear()
+        self._run = run = snap.run_spectra
+        if run.eigenfunctions is None:
+            self.plot.setTitle("Eigenfunctions: turn on infinite width")
+            return
+        self.plot.setTitle("Top eigenfunctions of NTK ∞")
+        x = snap.data.x_grid[:, 0]
+        for i, phi in enumerate(run.eigenfunctions):
+            self.items.append(self.plot.plot(x, phi, pen=pg.mkPen(CURVE_COLORS[i % len(CURVE_COLORS)], width=1),
+                                             name=f"φ{i + 1} (λ={run.eig_ntk_inf[i]:.3g})"))
+
+    def clear(self) -> None:
+        for item in self.items:
+            self.plot.removeItem(item)
+        self.items, self._run = [], None
+
+
+class KernelImage(ImagePlot):
+    """Θ̂_t (or Θ̂_t − Θ̂₀, with a symmetric diverging scale) on the training set, points sorted by x."""
+
+    def __init__(self, change: bool):
+        title = "Θ̂_t − Θ̂₀" if change else "Θ̂_t"
+        super().__init__(title, "training point j (sorted by x)", "point i", "CET-D1" if change else "viridis",
+                         "")
+        self.change = change
+
+    def set_data(self, record: SpectraRecord) -> None:
+        spectra = record.kernel.spectra
+        image = spectra.kernel_change_image if self.change else spectra.kernel_image
+        n = len(spectra.eigvals)
+        if self.change:
+            top = float(np.max(np.abs(image))) or 1.0
+            levels = (-top, top)
+        else:
+            levels = (float(image.min()), float(image.max()) or 1.0)
+        self.show(image, QRectF(0.5, 0.5, n, n), levels)
+
+
+class SpectraPanel:
+    """The tab's widget and its views; ``redraw(name)`` brings one view up to date."""
+
+    LAYOUT = [["eigen", "modes", "mode_curves"], ["rate", "energy", "functions"],
+              ["motion", "kernel", "kernel_change"]]
+    PER_SNAPSHOT = ("modes", "mode_curves", "rate")  # stale after every snapshot; the rest after kernel updates
+
+    def __init__(self):
+        self.record = SpectraRecord()
+        self.views = {
+            "eigen": EigenPlot(), "modes": ModeHeatmap(), "mode_curves": ModeCurves(),
+            "rate": SeriesPlot("Loss rate vs dC/dt = −‖∂C/∂f‖²_Θ̂", "−dC/dt (t = η·step)", RATE_CURVES),
+            "energy": EnergyPlot(), "functions": EigenfunctionPlot(),
+            "motion": SeriesPlot("Kernel motion", "relative change", MOTION_CURVES),
+            "kernel": KernelImage(change=False), "kernel_change": KernelImage(change=True),
+        }
+        self.widget = QWidget()
+        grid = QGridLayout(self.widget)
+        for r, row in enumerate(self.LAYOUT):
+            for c, name in enumerate(row):
+                widget = self.views[name].widget
+                widget.setMinimumSize(160, 120)  # a long title must not widen its column
+                grid.addWidget(widget, r, c)
+        for i in range(3):
+            grid.setColumnStretch(i, 1)
+            grid.setRowStretch(i, 1)
+        for view in self.views.values():  # legends over busy curves: a translucent white backing
+            legend = view.plot.getPlotItem().legend
+            if legend is not None:
+                legend.setBrush(pg.mkBrush(255, 255, 255, 190))
+
+    def append(self, snap) -> list[str]:
+        """Stores ``snap``; returns the names of the views it makes stale."""
+        if snap.run_spectra is None:
+            return []
+        kernel = self.record.append(snap)
+        return [n for n in self.views if n in self.PER_SNAPSHOT or kernel]
+
+    def set_steps(self, steps_total: int) -> None:
+        for name in ("mode_curves", "rate", "motion"):
+            self.views[name].set_steps(steps_total)
+
+    def redraw(self, name: str, history: History, learning_rate: float) -> None:
+        view = self.views[name]
+        if self.record.size == 0:
+            return
+        if name in ("rate", "motion"):
+            view.set_data(history)
+        elif name == "mode_curves":
+            view.set_data(self.record, learning_rate)
+        elif name in ("modes", "functions") or self.record.kernel is not None:
+            view.set_data(self.record)
+
+    def clear(self) -> None:
+        self.record.clear()
+        for view in self.views.values():
+            view.clear()
