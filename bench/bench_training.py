@@ -9,6 +9,7 @@ import os
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the app sets it (ntklab/cli.py), before NumPy loads
 
 import numpy as np  # noqa: E402
 
@@ -26,7 +27,8 @@ def headless() -> float:
     return rate(list(Experiment(SPEC).run()))
 
 
-def in_window() -> tuple[float, np.ndarray]:
+def in_window(spec=SPEC, tab: int = 0) -> tuple[float, np.ndarray]:
+    """Steps/s of ``spec`` trained in the window with tab ``tab`` shown, and the timer's lateness (ms)."""
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -34,6 +36,7 @@ def in_window() -> tuple[float, np.ndarray]:
 
     app = QApplication.instance() or QApplication([])
     window, controller = create_window()
+    window.tabs.setCurrentIndex(tab)
     window.show()
     lateness, clock = [], QElapsedTimer()
     timer = QTimer()
@@ -50,7 +53,7 @@ def in_window() -> tuple[float, np.ndarray]:
     clock.start()
     timer.start()
     controller.runFinished.connect(app.quit)
-    controller.start(SPEC)
+    controller.start(spec)
     app.exec()
     timer.stop()
     window.close()

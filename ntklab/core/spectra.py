@@ -4,13 +4,17 @@ Conventions: the loss is C = ‖f − y‖²/(2n) (n training outputs), gradient
 time t = step·η. For the linearized network f_{k+1} − y = (I − ηΘ/n)(f_k − y), so the residual's
 component along the i-th eigenvector of Θ scales by (1 − ηλ_i/n) per step (Lee et al. 2019, eq. 8);
 in gradient flow dC/dt = −‖∂C/∂f‖²_Θ = −rᵀΘr/n² with r = f − y (Jacot et al. 2018).
-All functions take and return host NumPy arrays in float64.
+Eigendecompositions run on JAX's default device in JAX's float precision (a float32 kernel is
+only float32-accurate anyway; below n·ε·λ_max eigenvalues are rounding); the other functions are
+host NumPy in float64. All return host NumPy arrays in float64.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -28,11 +32,21 @@ class Eigen:
         return float(self.values[0] / lo) if lo > 0 else float("inf")
 
 
-def eigen(k: np.ndarray) -> Eigen:
-    """One symmetric eigendecomposition (of (K + Kᵀ)/2, in float64), sorted largest first."""
-    k = np.asarray(k, np.float64)
-    values, vectors = np.linalg.eigh(0.5 * (k + k.T))
-    return Eigen(values[::-1].copy(), vectors[:, ::-1].copy())
+@jax.jit
+def _eigh_descending(k):
+    values, vectors = jnp.linalg.eigh(0.5 * (k + k.T))
+    return values[::-1], vectors[:, ::-1]
+
+
+def eigen(k) -> Eigen:
+    """One symmetric eigendecomposition of (K + Kᵀ)/2, sorted largest first.
+
+    Through XLA rather than NumPy's LAPACK: on a GPU it runs there, and on a CPU NumPy's BLAS
+    threads would keep spinning after the call, beside XLA's training threads (measured: 0.25 s
+    per update of a 1000 × 1000 kernel against 0.1 s for the eigh alone).
+    """
+    values, vectors = _eigh_descending(jnp.asarray(k))
+    return Eigen(np.asarray(values, np.float64), np.asarray(vectors, np.float64))
 
 
 def mode_residuals(eig: Eigen, residual: np.ndarray) -> np.ndarray:

@@ -326,6 +326,8 @@ class Controller(QObject):
         if _stability_key(spec) in self._rates:
             self._update_stability()
             return
+        if self.running and _stability_key(spec) == _stability_key(self.spec):
+            return  # the run measures it at its step 0, without a second compile beside its own
         self._rate_worker = RunWorker(lambda: _estimate(spec))
         self._rate_worker.snapshotReady.connect(self._on_rate_ready)
         self._rate_worker.runFailed.connect(self._on_rate_failed)

@@ -22,7 +22,7 @@ RATE_CURVES = [
 ]
 MOTION_CURVES = [
     ("kernel_change", "‖Θ̂_t−Θ̂₀‖_F/‖Θ̂₀‖_F", "kernel", False),
-    ("kernel_velocity", "1 − cos(Θ̂_t, Θ̂_{t+Δ})", "network", False),
+    ("kernel_velocity", "1 − cos(Θ̂ at t − Δ, Θ̂_t)", "network", False),
 ]
 
 

@@ -5,6 +5,8 @@ import pytest
 
 from ntklab.core import spectra as sp
 
+pytestmark = pytest.mark.usefixtures("x64")  # float64 eigendecompositions
+
 
 def _random_psd(n, seed=0, rank=None):
     rng = np.random.default_rng(seed)
