@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint-imports clean
+.PHONY: run test test-fast bench lint-imports clean dist dist-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,22 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	cd bench && QT_QPA_PLATFORM=offscreen ../$(BIN)/python run_all.py
+
+# The student bundle (PyInstaller one-folder) and its archive; minutes, not part of make test.
+DIST_STAMP := $(VENV)/.installed-dist
+$(DIST_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,dist]"
+	touch $(DIST_STAMP)
+
+dist: $(DIST_STAMP)
+	rm -rf dist/ntklab
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller packaging/ntklab.spec
+	$(BIN)/python packaging/archive.py
+
+# Builds the bundle, runs --selftest and --screenshot from it in a stripped environment (env -i),
+# reports sizes and start-up time; exits non-zero if anything fails or is over its target.
+dist-check: dist
+	$(BIN)/python packaging/dist_check.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="start the window, train, save a screenshot of it and exit")
     p.add_argument("--steps", type=int, default=None, help="training steps for --screenshot")
+    p.add_argument("--selftest", action="store_true",
+                   help="run a short headless training and a kernel check, print versions; exit 0 if both pass")
     p.add_argument("--tab", choices=["training", "spectra"], default="training",
                    help="the tab shown (and captured by --screenshot)")
     sub = p.add_subparsers(dest="command")
@@ -70,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run_headless(args.config, args.out, args.quiet)
+    if args.selftest:
+        from ntklab.selftest import main as selftest
+
+        return selftest()
     from ntklab.ui.app import run_app
 
     return run_app(config=args.config, screenshot=args.screenshot, steps=args.steps, tab=args.tab)

@@ -6,7 +6,10 @@ import signal
 import sys
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
+
+from ntklab import appinfo
 
 from ntklab.ui.controller import Controller
 from ntklab.ui.main_window import MainWindow
@@ -30,6 +33,11 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
             tab: str = "training") -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NTK Lab")
+    app.setDesktopFileName("ntklab")  # matches resources/ntklab.desktop (Wayland uses it for the icon)
+    try:
+        app.setWindowIcon(QIcon(str(appinfo.resource("ntklab.png"))))
+    except FileNotFoundError as exc:  # a plain pip install: no resources/, no icon, the app still runs
+        print(f"note: {exc}", file=sys.stderr)
     window, controller = create_window(config)
     # Ctrl+C in the terminal closes the window; a timer lets Python see the signal.
     signal.signal(signal.SIGINT, lambda *_: window.close())
@@ -38,6 +46,9 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
     tick.start(200)
     window.tabs.setCurrentIndex(TABS[tab])
     window.show()
+    if screenshot:
+        app.processEvents()
+        print(f"Window shown {appinfo.seconds_since_process_start():.2f} s after the process started.")
     if screenshot:
         spec = controller.spec if config else None
         if steps is not None:

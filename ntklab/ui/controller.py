@@ -8,10 +8,10 @@ from pathlib import Path
 
 import jax
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
-from ntklab import __version__
 from ntklab.session import Experiment, SpecError, critical_rate, load_spec, save_spec, write_run
+from ntklab.ui.about import AboutDialog
 from ntklab.ui.params import apply_spec, shown, spec_from_params, update_visibility
 from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
 from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES
@@ -392,7 +392,4 @@ class Controller(QObject):
             self.window.grab().save(path)
 
     def _on_about_triggered(self) -> None:
-        devices = ", ".join(str(d) for d in jax.devices())
-        QMessageBox.about(self.window, "About NTK Lab",
-                          f"NTK Lab {__version__}\nJAX {jax.__version__}, backend "
-                          f"{jax.default_backend()}: {devices}")
+        AboutDialog(self.window).exec()

@@ -9,6 +9,7 @@ from dataclasses import fields, is_dataclass
 import numpy as np
 import pytest
 
+from ntklab.appinfo import resource
 from ntklab.cli import main as cli_main
 from ntklab.session import (
     Experiment,
@@ -118,7 +119,7 @@ def test_missing_file(tmp_path):
 
 
 def test_sample_config_loads():
-    spec = load_spec("resources/sample_experiment.toml")
+    spec = load_spec(resource("sample_experiment.toml"))
     assert spec.model.width >= 1
 
 
