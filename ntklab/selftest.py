@@ -8,6 +8,7 @@ No Qt: it also runs where no display exists.
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import numpy as np
@@ -58,6 +59,8 @@ def check_training() -> tuple[bool, str]:
 
 
 def main() -> int:
+    if hasattr(sys.stdout, "reconfigure"):  # a Windows pipe in cp1252 cannot print → or ÷: replace them
+        sys.stdout.reconfigure(errors="replace")
     print(appinfo.versions_line())
     backend, devices = appinfo.jax_summary()
     print(f"JAX backend {backend}: {devices}; {'bundle' if appinfo.frozen() else 'source'}; "
