@@ -15,6 +15,7 @@ from ntklab.core.spectra import linear_mode_factors
 from ntklab.ui.plots import COLORS, FLOOR, History, SeriesPlot, _plot, pen
 
 MODE_DECADES = 8  # the per-mode heatmap's colour scale spans this many decades below its maximum
+MODE_ROWS = 160  # the per-mode heatmap's rows, uniform in log(mode index)
 CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 RATE_CURVES = [
     ("loss_rate_measured", "measured −dC/dt (last step)", "network", False),
@@ -138,8 +139,9 @@ class EigenPlot:
 class ImagePlot:
     """A matrix as an ``ImageItem`` updated in place, with a colour bar."""
 
-    def __init__(self, title: str, x_label: str, y_label: str, cmap: str, bar_label: str, invert_y=True):
-        self.widget = self.plot = _plot(title, x_label, y_label, legend=False)
+    def __init__(self, title: str, x_label: str, y_label: str, cmap: str, bar_label: str, invert_y=True,
+                 log_y=False):
+        self.widget = self.plot = _plot(title, x_label, y_label, log_y=log_y, legend=False)
         self.plot.showGrid(x=False, y=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
@@ -158,19 +160,25 @@ class ImagePlot:
 
 
 class ModeHeatmap(ImagePlot):
-    """|Vᵀ(f_t − y)|: the training residual along each eigenvector of Θ̂₀ (rows) over steps (columns)."""
+    """|Vᵀ(f_t − y)|: the training residual along each eigenvector of Θ̂₀ (rows) over steps (columns).
+
+    The mode axis is logarithmic, as in the eigenvalue plot: mode i fills [log i, log(i + 1)), so
+    the few fast modes at the top are not squeezed into a few pixels when n is large.
+    """
 
     def __init__(self):
         super().__init__("Residual per mode of Θ̂₀", "step", "mode i (largest λ first)", "viridis",
-                         "log₁₀ |vᵢᵀ(f − y)|")
+                         "log₁₀ |vᵢᵀ(f − y)|", log_y=True)
 
     def set_data(self, record: SpectraRecord) -> None:
-        size = record.size
-        modes = np.log10(np.maximum(record.modes[:size].T, FLOOR))  # (n modes, snapshots)
-        top = float(np.ceil(modes[:, 0].max()))
+        size, n = record.size, record.modes.shape[1]
+        height = np.log10(n + 1)
+        centers = (np.arange(MODE_ROWS) + 0.5) * height / MODE_ROWS  # rows uniform in log10(i)
+        rows = np.clip(np.floor(10**centers).astype(int), 1, n) - 1
+        modes = np.log10(np.maximum(record.modes[:size, rows].T, FLOOR))  # (MODE_ROWS, snapshots)
+        top = float(np.ceil(np.log10(max(record.modes[0].max(), FLOOR))))
         step = record.steps[1] - record.steps[0] if size > 1 else 1.0
-        n = modes.shape[0]
-        self.show(modes, QRectF(-step / 2, 0.5, step * size, n), (top - MODE_DECADES, top))
+        self.show(modes, QRectF(-step / 2, 0, step * size, height), (top - MODE_DECADES, top))
 
 
 class ModeCurves:
