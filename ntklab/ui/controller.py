@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def _stability_key(spec):
 
 
 def _estimate(spec):
-    yield _stability_key(spec), critical_rate(spec)
+    yield _stability_key(spec), critical_rate(spec)[0]
 
 
 class Controller(QObject):
@@ -51,11 +50,12 @@ class Controller(QObject):
         self.latest = None
         self._failed = False  # the current run reported an error
         self._warning = False  # the banner shows the stability warning (not an error)
+        self._labels_stale = False  # a snapshot arrived since the status bar was updated
         self._views = {**dict.fromkeys(TRAINING_VIEWS, 0), **dict.fromkeys(w.spectra.views, 1)}  # → tab
         self._order = list(self._views)
         self._stale = dict.fromkeys(self._order, False)
         self._turn = 0
-        self._rates: dict = {}  # _stability_key(spec) → (η_crit, λ_max)
+        self._rates: dict = {}  # _stability_key(spec) → η_crit
         self._rate_thread = self._rate_worker = None
         self._rate_timer = QTimer(self)
         self._rate_timer.setSingleShot(True)
@@ -103,9 +103,9 @@ class Controller(QObject):
         self._show_banner("")
         self._clear()
         self._failed = False
-        rate = self._rates.get(_stability_key(self.spec))
-        if rate is not None and self.spec.train.learning_rate > rate[0]:
-            self._show_banner(self._stability_warning(self.spec.train.learning_rate, rate[0]), warning=True)
+        eta = self._rates.get(_stability_key(self.spec))
+        if eta is not None and self.spec.train.learning_rate > eta:
+            self._show_banner(self._stability_warning(self.spec.train.learning_rate, eta), warning=True)
         for plot in (self.window.loss_plot, self.window.drift_plot, self.window.spectra):
             plot.set_steps(self.spec.train.steps)
         experiment = Experiment(self.spec)
@@ -201,13 +201,12 @@ class Controller(QObject):
         self.snapshots.append(snap)
         self.history.append(snap)
         self.latest = snap
+        self._labels_stale = True
         for name in [*TRAINING_VIEWS, *self.window.spectra.append(snap)]:
             self._stale[name] = True
-        if snap.step == 0:
-            key = _stability_key(self.spec)
-            if key not in self._rates:
-                self._rates[key] = (snap.eta_crit, math.nan)
-                self._update_stability()
+        if snap.step == 0 and _stability_key(self.spec) not in self._rates:
+            self._rates[_stability_key(self.spec)] = snap.eta_crit
+            self._update_stability()
 
     def _on_worker_failed(self, message: str) -> None:
         self._failed = True
@@ -231,10 +230,10 @@ class Controller(QObject):
         long (event-loop lateness); plots of hidden tabs wait until their tab is shown."""
         if self.latest is None:
             return
+        if self._labels_stale:
+            self._update_labels(self.latest)
         tab = self.window.tabs.currentIndex()
         visible = [n for n in self._order if self._views[n] == tab and self._stale[n]]
-        if "fit" not in visible and self._stale["fit"]:
-            visible.append("fit")  # the status bar's step and rate labels are updated with it
         if not visible:
             return
         started = time.perf_counter()
@@ -245,8 +244,7 @@ class Controller(QObject):
                 break
         self._stale[name] = False
         plot = self._redraw(name)
-        if self._views[name] == tab:
-            plot.viewport().repaint()  # paint now, so that the cost below includes it
+        plot.viewport().repaint()  # paint now, so that the cost below includes it
         cost_ms = 1000 * (time.perf_counter() - started)
         self.timer.setInterval(int(min(MAX_REDRAW_MS, max(REDRAW_MS, cost_ms / GUI_DUTY))))
 
@@ -254,6 +252,7 @@ class Controller(QObject):
         """Brings every plot of every tab up to date at once (end of a run, screenshots)."""
         if self.latest is None:
             return
+        self._update_labels(self.latest)
         for name in self._order:
             self._stale[name] = False
             self._redraw(name)
@@ -264,7 +263,6 @@ class Controller(QObject):
         if name == "fit":
             w.fit_plot.set_data(snap)
             w.fit_plot.set_visible(shown(w.params))
-            self._update_labels(snap)
             return w.fit_plot.plot
         if name in TRAINING_VIEWS:
             plot = w.loss_plot if name == "loss" else w.drift_plot
@@ -274,6 +272,8 @@ class Controller(QObject):
         return w.spectra.views[name].plot
 
     def _update_labels(self, snap) -> None:
+        """The status bar's step, steps/s and state (cheap: every tick with a new snapshot)."""
+        self._labels_stale = False
         w = self.window
         w.step_label.setText(f"step {snap.step:,} / {snap.steps_total:,}")
         if snap.step > 0:
@@ -303,12 +303,11 @@ class Controller(QObject):
         except SpecError:
             row.setValue("–")
             return
-        rate = self._rates.get(_stability_key(spec))
-        if rate is None:
+        eta, lr = self._rates.get(_stability_key(spec)), spec.train.learning_rate
+        if eta is None:
             row.setValue("computing…")
             self._rate_timer.start()
             return
-        eta, lr = rate[0], spec.train.learning_rate
         row.setValue(f"{eta:.4g}" + ("  ⚠ below the learning rate" if lr > eta else ""))
         if lr > eta and not self.running and (self._warning or self.window.banner.isHidden()):
             self._show_banner(self._stability_warning(lr, eta), warning=True)
@@ -335,8 +334,8 @@ class Controller(QObject):
         self._rate_thread.finished.connect(self._on_rate_thread_finished)
 
     def _on_rate_ready(self, result) -> None:
-        key, rate = result
-        self._rates[key] = rate
+        key, eta = result
+        self._rates[key] = eta
         self._update_stability()
 
     def _on_rate_failed(self, message: str) -> None:
