@@ -30,7 +30,7 @@ def run(n: int = 20_000) -> list[str]:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     assert np.isfinite(k.ntk[::997, ::991]).all()
     return [
-        f"| N | time (s) | peak RSS (GiB) | RSS before (GiB) | outputs (GiB) | fits in 4 GB |",
+        "| N | time (s) | peak RSS (GiB) | RSS before (GiB) | outputs (GiB) | fits in 4 GB |",
         "|---|---|---|---|---|---|",
         f"| {n} | {seconds:.1f} | {peak:.2f} | {before:.2f} | {2 * k.ntk.nbytes / 2**30:.2f} | "
         f"{'yes' if peak <= 4 * 1e9 / 2**30 else 'NO'} |",

@@ -6,7 +6,6 @@ Steps/s excludes the first chunk (compilation): (last.step − first.step)/(last
 
 import gc
 import os
-import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the app sets it (ntklab/cli.py), before NumPy loads

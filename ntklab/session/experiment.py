@@ -154,7 +154,7 @@ class Experiment:
         stops the run after the chunk in flight.
         """
         spec, t_start = self.spec, time.perf_counter()
-        d, m, tr = spec.data, spec.model, spec.train
+        d, tr = spec.data, spec.train
         data, apply_fn, theta0, ntk_fn = _setup(spec)
         x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
         x_test, x_grid = jnp.asarray(data.x_test), jnp.asarray(data.x_grid)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ntklab.core.spectra import linear_mode_factors
-from ntklab.ui.plots import COLORS, FLOOR, History, SeriesPlot, _plot, pen
+from ntklab.ui.plots import FLOOR, History, SeriesPlot, _plot, pen
 
 MODE_DECADES = 8  # the per-mode heatmap's colour scale spans this many decades below its maximum
 MODE_ROWS = 160  # the per-mode heatmap's rows, uniform in log(mode index)
@@ -67,17 +67,19 @@ class SpectraRecord:
         return False
 
 
-def _numbers_row(name: str, eigvals, eps: float) -> str:
-    """λ_max, λ_min, cond; an eigenvalue below n·eps·λ_max is rounding, not a measurement: marked *."""
+def _numbers_row(name: str, eigvals, eps: float) -> tuple[str, bool]:
+    """(table row of λ_max, λ_min, cond; whether λ_min is unresolved). An eigenvalue below
+    n·eps·λ_max is rounding, not a measurement: it is marked *."""
     if eigvals is None:
-        return ""
+        return "", False
     lo, hi = eigvals[-1], eigvals[0]
     floor = len(eigvals) * eps * hi
     if lo > floor:
         low, cond = f"{lo:.3g}", f"{hi / lo:.3g}"
     else:
         low, cond = f"&lt; {floor:.1g}*", f"&gt; {hi / floor:.1g}*"
-    return f"<tr><td>{name}</td><td align=right>{hi:.4g}</td><td align=right>{low}</td><td align=right>{cond}</td></tr>"
+    row = f"<tr><td>{name}</td><td align=right>{hi:.4g}</td><td align=right>{low}</td><td align=right>{cond}</td></tr>"
+    return row, lo <= floor
 
 
 def _label() -> QLabel:
@@ -124,11 +126,11 @@ class EigenPlot:
             self.curves[key].setData(index[keep], np.maximum(scaled[keep], FLOOR))
         self.plot.setLabel("left", "λ_i / tr" if self.by_trace else "λ_i")
         eps = run.eps
-        rows = "".join(_numbers_row(name, spectra[key], eps) for key, name, *_ in self.CURVES)
+        rows, unresolved = zip(*(_numbers_row(name, spectra[key], eps) for key, name, *_ in self.CURVES))
         note = (f"* below n·ε·λ_max: not resolved at {'float32' if eps > 1e-10 else 'float64'} precision"
-                if any(v is not None and v[-1] <= len(v) * eps * v[0] for v in spectra.values()) else "")
+                if any(unresolved) else "")
         self.numbers.setText(f"<table cellspacing=3><tr><th></th><th>λ_max</th><th>λ_min</th>"
-                             f"<th>cond</th></tr>{rows}</table>{note}")
+                             f"<th>cond</th></tr>{''.join(rows)}</table>{note}")
 
     def clear(self) -> None:
         for item in self.curves.values():
