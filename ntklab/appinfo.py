@@ -47,7 +47,7 @@ class Library:
 
 def _requirement_name(line: str) -> str | None:
     """The distribution a requirement names, or None for an extra's requirement."""
-    if "extra ==" in line.replace('"', "'").replace("extra==", "extra =="):
+    if re.search(r"\bextra\s*==", line):
         return None
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
     return match.group(1) if match else None
