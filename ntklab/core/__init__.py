@@ -4,7 +4,19 @@ from ntklab.core.activations import ACTIVATIONS, Activation, gaussian_expectatio
 from ntklab.core.analytic import analytic_kernels, float_dtype, make_kernel_fn
 from ntklab.core.data import PRESETS, Dataset, make_dataset
 from ntklab.core.empirical import empirical_ntk, empirical_ntk_jacobian, linearize
-from ntklab.core.network import MLPSpec, count_params, init_params, make_apply_fn, make_mlp
+from ntklab.core.network import (
+    TRAINABLE,
+    MLPSpec,
+    count_params,
+    dense_weights,
+    hidden_preactivations,
+    init_params,
+    kernel_limit,
+    learning_rate_scale,
+    make_apply_fn,
+    make_mlp,
+    trainable_mask,
+)
 from ntklab.core.spectra import Eigen
 from ntklab.core.predict import critical_learning_rate, gradient_descent_mse, ntk_ensemble_variance_inf
 from ntklab.core.stax import Dense, Elementwise, Kernel, Serial, input_kernel
@@ -22,5 +34,6 @@ __all__ = [
     "empirical_ntk", "empirical_ntk_jacobian", "float_dtype", "gaussian_expectations", "get_activation",
     "gradient_descent_mse", "half_mse", "init_params", "init_train_state", "input_kernel",
     "linearize", "make_apply_fn", "make_dataset", "make_kernel_fn", "make_mlp", "make_optimizer",
-    "make_train_chunk", "ntk_ensemble_variance_inf",
+    "make_train_chunk", "ntk_ensemble_variance_inf", "TRAINABLE", "dense_weights", "hidden_preactivations",
+    "kernel_limit", "learning_rate_scale", "trainable_mask",
 ]

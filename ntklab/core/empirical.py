@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ntklab.core.network import MLPSpec, make_mlp
+from ntklab.core.network import MLPSpec, learning_rate_scale, make_mlp, trainable_mask
 from ntklab.core.stax import Dense
 from ntklab.core.activations import derivative
 
@@ -37,22 +37,24 @@ def _features(spec: MLPSpec, params, x: Array):
     return inputs, deltas, scales
 
 
-def empirical_ntk(spec: MLPSpec, params, x1: Array, x2: Array | None = None) -> Array:
-    """Θ̂(x1, x2): (n1, n2), layer by layer without building J.
+def empirical_ntk(spec: MLPSpec, params, x1: Array, x2: Array | None = None, *, trainable: str = "all") -> Array:
+    """Θ̂(x1, x2): (n1, n2), layer by layer without building J, over the ``trainable`` layers.
 
     For z = c_w·hW + c_b·b the weight block contributes c_w²·(δ1 δ2ᵀ) ⊙ (h1 h2ᵀ) and the bias
-    c_b²·δ1 δ2ᵀ, with δ = ∂f/∂z (backpropagated per example) and h the layer's input.
+    c_b²·δ1 δ2ᵀ, with δ = ∂f/∂z (backpropagated per example) and h the layer's input; times the
+    parameterization's learning-rate factor n^(−c), so that gradient descent moves f by −ηΘ̂(f − y)/n.
     Cost O(n·N²·L) for the features plus O(n1·n2·N·L) for the Gram matrices.
     """
+    dense_on = [m[0] for m in trainable_mask(spec, params, trainable) if m]
     # Inputs in the parameters' precision: float32 inputs would make the first layer's h1 h2ᵀ float32.
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(params))
     h1, d1, scales = _features(spec, params, jnp.asarray(x1, dtype))
     h2, d2, _ = (h1, d1, scales) if x2 is None else _features(spec, params, jnp.asarray(x2, dtype))
     ntk = 0.0
-    for a1, a2, g1, g2, (c_w, c_b) in zip(h1, h2, d1, d2, scales):
-        grad_gram = g1 @ g2.T
-        ntk = ntk + grad_gram * (c_w**2 * (a1 @ a2.T) + c_b**2)
-    return ntk
+    for a1, a2, g1, g2, (c_w, c_b), on in zip(h1, h2, d1, d2, scales, dense_on):
+        if on:
+            ntk = ntk + (g1 @ g2.T) * (c_w**2 * (a1 @ a2.T) + c_b**2)
+    return learning_rate_scale(spec) * ntk
 
 
 def empirical_ntk_jacobian(apply_fn, params, x1: Array, x2: Array | None = None) -> Array:

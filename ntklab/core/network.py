@@ -90,5 +90,59 @@ def make_apply_fn(spec: MLPSpec):
     return apply_fn
 
 
+TRAINABLE = ("all", "readout", "hidden")
+
+
+def _check_trainable(trainable: str) -> None:
+    if trainable not in TRAINABLE:
+        raise ValueError(f"trainable: {trainable!r} is not valid; use one of {', '.join(TRAINABLE)}.")
+
+
+def trainable_mask(spec: MLPSpec, params, trainable: str = "all") -> list:
+    """A pytree of bools shaped like ``params``: which leaves gradient descent trains.
+
+    'all': every weight and bias; 'readout': the last Dense layer only (random features, Arora et al.
+    2019's "weakly trained" net); 'hidden': every layer but the readout.
+    """
+    _check_trainable(trainable)
+    net = make_mlp(spec)
+    dense = [i for i, layer in enumerate(net.layers) if isinstance(layer, Dense)]
+    readout = dense[-1]
+    mask = []
+    for i, p in enumerate(params):
+        on = trainable == "all" or (i == readout) == (trainable == "readout")
+        mask.append(jax.tree_util.tree_map(lambda _: on, p))
+    return mask
+
+
+def learning_rate_scale(spec: MLPSpec) -> float:
+    """n^(−c): the factor the parameterization puts on the learning rate (1 for 'ntk' and 'standard')."""
+    del spec
+    return 1.0
+
+
+def kernel_limit(spec: MLPSpec) -> str | None:
+    """None when the network has an infinite-width NTK/NNGP; else one line saying why not."""
+    del spec
+    return None
+
+
+def hidden_preactivations(spec: MLPSpec, params, x: Array) -> list[Array]:
+    """Each hidden layer's pre-activations on x: a list of (n, width), first hidden layer first."""
+    net = make_mlp(spec)
+    out, h = [], x
+    for layer, p in zip(net.layers[:-1], params[:-1]):
+        h = layer.apply(p, h)
+        if isinstance(layer, Dense):
+            out.append(h)
+    return out
+
+
+def dense_weights(spec: MLPSpec, params) -> list[Array]:
+    """The weight matrix W of every Dense layer, the readout last."""
+    net = make_mlp(spec)
+    return [p[0] for layer, p in zip(net.layers, params) if isinstance(layer, Dense)]
+
+
 def count_params(params) -> int:
     return sum(int(jnp.size(p)) for p in jax.tree_util.tree_leaves(params))

@@ -23,11 +23,11 @@ from ntklab.core import (
     init_train_state,
     linearize,
     make_apply_fn,
-    make_dataset,
     make_optimizer,
     make_train_chunk,
 )
 from ntklab.core import spectra as sp
+from ntklab.session.datasets import build_dataset
 from ntklab.session.spec import ExperimentSpec
 
 
@@ -284,7 +284,7 @@ class Experiment:
 def _setup(spec: ExperimentSpec):
     """The run's data, network, θ0 and jitted empirical NTK on the training set."""
     d, m = spec.data, spec.model
-    data = make_dataset(d.preset, d.n_train, d.n_test, d.noise, d.seed, d.x_min, d.x_max, dtype=float_dtype())
+    data = build_dataset(d, float_dtype())
     apply_fn = make_apply_fn(m)
     theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(spec.train.seed))
     x_train = jnp.asarray(data.x_train)
