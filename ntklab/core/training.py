@@ -1,7 +1,21 @@
 """Full-batch gradient descent of the network and of its linearization, side by side.
 
-Both start from the same θ0 and use the same optax optimizer; many steps run inside one compiled
-call (``lax.scan``), so Python dispatch does not hold the GIL between steps.
+Both start from the same θ0 and use plain gradient descent; many steps run inside one compiled
+call, so Python dispatch does not hold the GIL between steps.
+
+The trained model is f_α(θ, x) = α·(f(θ, x) − f(θ0, x)) when centered, else α·f(θ, x), on the loss
+‖f_α − y‖²/(2n·α²) (Chizat, Oyallon & Bach 2019; α = 1 uncentered is the plain network). Only the
+leaves of θ that ``mask`` marks trainable move; the learning rate is η·n^(−c) of the
+parameterization. Then f_α moves by −η·Θ̂(f_α − y)/n with Θ̂ = n^(−c)·J Jᵀ over the trainable leaves
+(``empirical_ntk``): α cancels, so η_crit = 2n/λ_max(Θ̂) holds for every α.
+
+The linearization f_α,lin(θ) = f_α(θ0) + α·J(θ0)(θ − θ0) is trained either
+
+* in **function space** (default): gradient descent keeps θ − θ0 in the row space of J(θ0) on the
+  training set, θ_k − θ0 = Jᵀc_k, so f_α,lin(x) = f_α(θ0, x) + Θ̂₀(x, X)·b_k with
+  b_{k+1} = b_k − η·(f_α,lin(X) − y)/n: O(n²) per step instead of a JVP and its transpose, exactly;
+* in **parameter space**: a JVP and its transpose per step (the oracle, and the path any other
+  optimizer would need).
 """
 
 from __future__ import annotations
@@ -13,6 +27,7 @@ import jax.numpy as jnp
 import optax
 
 Array = jax.Array
+LINEARIZATIONS = ("function", "parameter")
 
 
 class TrainState(NamedTuple):
@@ -42,8 +57,8 @@ def make_train_chunk(apply_fn, optimizer: optax.GradientTransformation, n_steps:
     """Jitted ``chunk(state, theta0, x, y) -> (state, (loss, lin_loss))``: ``n_steps`` GD steps.
 
     ``loss`` and ``lin_loss`` (n_steps,) are the training losses ‖f − y‖²/(2n) before each step.
-    The linearization f_lin(θ) = f(θ0) + J(θ0)(θ − θ0) is built once per call with
-    ``jax.linearize``: each step then costs one JVP and its transpose.
+    The plain network (α = 1, every leaf trained) with its parameter-space linearization, a step's
+    losses kept: the reference that tests compare :func:`make_gd_chunk` with.
     """
 
     @jax.jit
@@ -72,3 +87,130 @@ def make_train_chunk(apply_fn, optimizer: optax.GradientTransformation, n_steps:
         return jax.lax.scan(step, state, None, length=n_steps)
 
     return chunk
+
+
+# --- trainable subsets ------------------------------------------------------------------------
+
+
+def partition(tree, mask):
+    """(trainable, frozen): two trees shaped like ``tree`` with None where the other one holds the leaf."""
+    trainable = jax.tree_util.tree_map(lambda x, m: x if m else None, tree, mask)
+    frozen = jax.tree_util.tree_map(lambda x, m: None if m else x, tree, mask)
+    return trainable, frozen
+
+
+def combine(trainable, frozen):
+    """The inverse of :func:`partition`."""
+    return jax.tree_util.tree_map(lambda a, b: b if a is None else a, trainable, frozen,
+                                  is_leaf=lambda x: x is None)
+
+
+# --- the run's trainer --------------------------------------------------------------------------
+
+
+class GDState(NamedTuple):
+    """The trainable leaves of the network, and the linearization's state.
+
+    lin: (n,) coefficients b of f_α,lin = f_α(θ0) + Θ̂₀(·, X) b in function space; the trainable
+    leaves of its parameters in parameter space.
+    """
+
+    params: list
+    lin: Array | list
+
+
+class GDConsts(NamedTuple):
+    """What the steps read and never change: frozen leaves, θ0's trainable leaves, the data.
+
+    offset: f(θ0, X) when centered, else 0 (n,); fa0: f_α(θ0, X) (n,); ntk0: Θ̂₀(X, X) (n, n) in
+    function space (unused, (0, 0), in parameter space).
+    """
+
+    frozen: list
+    theta0: list
+    x: Array
+    y: Array
+    offset: Array
+    fa0: Array
+    ntk0: Array
+
+
+class ChunkStats(NamedTuple):
+    """Per chunk: the losses C = ‖f_α − y‖²/(2n) before its last step, and the index (within the chunk,
+    −1 for none) of the first step whose loss was not finite, for the network and the linearization."""
+
+    loss: Array
+    lin_loss: Array
+    net_bad: Array
+    lin_bad: Array
+
+
+def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: float = 1.0,
+                  linearization: str = "function", with_lin: bool = True):
+    """Jitted ``chunk(state, consts, n_steps) -> (state, ChunkStats)``: ``n_steps`` (traced, so one
+    compile serves every chunk length) steps of gradient descent of f_α and of its linearization.
+
+    ``apply_fn(params, x) -> (n,)`` is the raw network f; ``learning_rate`` is the base η, the
+    parameters move with η·``lr_scale``. ``with_lin=False`` leaves the linearization where it is
+    (after it diverged). Steps after a non-finite loss still run; ``net_bad``/``lin_bad`` say where.
+    """
+    if linearization not in LINEARIZATIONS:
+        raise ValueError(f"linearization: {linearization!r} is not valid; use one of {', '.join(LINEARIZATIONS)}.")
+    param_rate = learning_rate * lr_scale
+    inv_alpha2 = 1.0 / (alpha * alpha)
+
+    def f_alpha(params, c: GDConsts):
+        return alpha * (apply_fn(combine(params, c.frozen), c.x) - c.offset)
+
+    def net_loss(params, c):
+        return half_mse(f_alpha(params, c), c.y)
+
+    def lin_f_param(lin, c):
+        delta = jax.tree_util.tree_map(jnp.subtract, lin, c.theta0)
+        _, df = jax.jvp(lambda p: apply_fn(combine(p, c.frozen), c.x), (c.theta0,), (delta,))
+        return c.fa0 + alpha * df
+
+    def step(carry, c: GDConsts):
+        state, stats, i = carry
+        loss, grads = jax.value_and_grad(net_loss)(state.params, c)
+        params = jax.tree_util.tree_map(lambda p, g: p - (param_rate * inv_alpha2) * g, state.params, grads)
+        net_bad = jnp.where((stats.net_bad < 0) & ~jnp.isfinite(loss), i, stats.net_bad)
+        lin, lin_loss, lin_bad = state.lin, stats.lin_loss, stats.lin_bad
+        if with_lin:
+            if linearization == "function":
+                r = c.fa0 + c.ntk0 @ state.lin - c.y
+                lin_loss = half_mse(r, 0.0)
+                lin = state.lin - (learning_rate / r.shape[0]) * r
+            else:
+                lin_loss, lin_grads = jax.value_and_grad(lambda p: half_mse(lin_f_param(p, c), c.y) * inv_alpha2)(state.lin)
+                lin_loss = lin_loss / inv_alpha2
+                lin = jax.tree_util.tree_map(lambda p, g: p - (param_rate * inv_alpha2) * g, state.lin, lin_grads)
+            lin_bad = jnp.where((stats.lin_bad < 0) & ~jnp.isfinite(lin_loss), i, stats.lin_bad)
+        return GDState(params, lin), ChunkStats(loss, lin_loss, net_bad, lin_bad), i + 1
+
+    @jax.jit
+    def chunk(state: GDState, consts: GDConsts, n_steps):
+        dtype = consts.y.dtype
+        nan = jnp.array(jnp.nan, dtype)
+        stats = ChunkStats(nan, nan, jnp.int32(-1), jnp.int32(-1))
+        state, stats, _ = jax.lax.fori_loop(0, n_steps, lambda _, carry: step(carry, consts),
+                                            (state, stats, jnp.int32(0)))
+        return state, stats
+
+    return chunk
+
+
+def lin_outputs(apply_fn, *, alpha: float, linearization: str = "function"):
+    """``f(lin, consts, x, fa0_x, ntk0_x) -> (m,)``: the linearization f_α,lin at points x.
+
+    fa0_x: f_α(θ0, x) (m,); ntk0_x: Θ̂₀(x, X) (m, n) in function space (ignored in parameter space).
+    """
+
+    def outputs(lin, consts: GDConsts, x, fa0_x, ntk0_x):
+        if linearization == "function":
+            return fa0_x + ntk0_x @ lin
+        delta = jax.tree_util.tree_map(jnp.subtract, lin, consts.theta0)
+        _, df = jax.jvp(lambda p: apply_fn(combine(p, consts.frozen), x), (consts.theta0,), (delta,))
+        return fa0_x + alpha * df
+
+    return outputs

@@ -1,11 +1,16 @@
-"""A headless run: an :class:`ExperimentSpec` in, a generator of :class:`Snapshot` s out."""
+"""A headless run: an :class:`ExperimentSpec` in, a generator of :class:`Snapshot` s out.
+
+The run is a short loop: set up the fixed things (:func:`prepare`), then step the training state in
+compiled chunks of bounded duration, and at each snapshot make an :class:`Observation` and ask the
+measurement functions of :mod:`ntklab.session.measures` for the snapshot's fields.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
@@ -13,90 +18,81 @@ import numpy as np
 
 from ntklab.core import (
     Dataset,
-    Eigen,
     analytic_kernels,
-    critical_learning_rate,
+    dense_weights,
     empirical_ntk,
     float_dtype,
     gradient_descent_mse,
+    hidden_preactivations,
     init_params,
-    init_train_state,
-    linearize,
+    kernel_limit,
+    learning_rate_scale,
     make_apply_fn,
-    make_optimizer,
-    make_train_chunk,
+    trainable_mask,
 )
 from ntklab.core import spectra as sp
+from ntklab.core.stability import eta_crit as kernel_eta_crit
+from ntklab.core.stability import kernel_in_blocks
+from ntklab.core.training import GDConsts, GDState, combine, half_mse, lin_outputs, make_gd_chunk, partition
 from ntklab.session.datasets import build_dataset
-from ntklab.session.spec import ExperimentSpec
+from ntklab.session.measures import (
+    NOT_DIVERGED,
+    InfiniteWidth,
+    KernelSpectra,
+    Observation,
+    RunContext,
+    RunSpectra,
+    measure,
+)
+from ntklab.session.spec import ExperimentSpec, SpecError
+
+CHUNK_SECONDS = 0.15  # a compiled chunk of training steps lasts about this long: Stop is seen between chunks
+MAX_CHUNK = 1 << 20
+REPLAY_SNAPSHOTS = 10  # snapshots drawn between the last snapshot and a divergence
+
+__all__ = ["Experiment", "InfiniteWidth", "KernelSpectra", "Progress", "RunSpectra", "Snapshot",
+           "TrainingDiverged", "critical_rate", "snapshot_schedule"]
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or inf; the message names the likely cause and the fix."""
+    """The network's loss became NaN or inf; the message names the likely cause and the fix."""
 
 
 @dataclass(frozen=True)
-class InfiniteWidth:
-    """Time-independent infinite-width answers on the grid: NNGP posterior mean and std (G,)."""
+class Progress:
+    """Where a run is between compiled chunks: ``phase`` is "preparing", "compiling" or "training"."""
 
-    nngp_mean: np.ndarray
-    nngp_std: np.ndarray
-    ntk_train_train: np.ndarray  # analytic NTK on the training set, (n, n)
-    nngp_train_train: np.ndarray  # analytic NNGP on the training set, (n, n)
-
-
-@dataclass(frozen=True)
-class RunSpectra:
-    """What the spectral views need that is fixed for a run (n training points, k eigenfunctions).
-
-    eig_*: eigenvalues, largest first, of the empirical NTK at init Θ̂₀ and (None when the
-    infinite-width part is off) of the analytic NTK and NNGP; energy_*: cumulative fraction of ‖y‖² in
-    their top-k eigenvectors (n,); alignment_*: kernel-target alignment; eigenfunctions (k, G): the
-    top analytic-NTK eigenfunctions on ``data.x_grid``; order: training points sorted by x (heatmaps);
-    eps: the rounding unit of the kernels' dtype: eigenvalues below n·eps·λ_max are not resolved.
-    """
-
-    eig_ntk0: np.ndarray
-    energy_ntk0: np.ndarray
-    alignment_ntk0: float
-    eig_ntk_inf: np.ndarray | None
-    eig_nngp_inf: np.ndarray | None
-    energy_ntk_inf: np.ndarray | None
-    alignment_ntk_inf: float
-    eigenfunctions: np.ndarray | None
-    order: np.ndarray
-    eps: float
+    step: int
+    steps_total: int
+    phase: str
+    wall_time: float
 
 
-@dataclass(frozen=True)
-class KernelSpectra:
-    """The empirical NTK Θ̂_t on the training set at a kernel update (n points, m = min(n, 256)).
-
-    eigvals (n,) largest first; energy (n,) cumulative fraction of ‖y‖² in its top-k eigenvectors;
-    kernel_image, kernel_change_image (m, m): Θ̂_t and Θ̂_t − Θ̂₀ with points sorted by x, block
-    means when n > 256.
-    """
-
-    eigvals: np.ndarray
-    energy: np.ndarray
-    kernel_image: np.ndarray
-    kernel_change_image: np.ndarray
+Checkpoint = Callable[[Progress], bool]  # asked between chunks (≤ ~0.2 s apart); True stops the run
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """The state of a run at one step; host NumPy arrays only.
 
-    mse_* are mean squared errors mean((f − y)²) (the training loss is half of mse_train);
-    *_ntk is the infinite-width NTK gradient-flow prediction from the same f(θ0), at t = step·lr.
+    mse_* are mean squared errors mean((f − y)²) of f_α (the training loss C is half of mse_train);
+    *_ntk is the infinite-width NTK gradient-flow prediction from the same f_α(θ0), at t = step·lr.
     f_grid_*: (G,) predictions on ``data.x_grid``. kernel_change = ‖Θ̂_t − Θ̂_0‖_F/‖Θ̂_0‖_F on the
-    training set (NaN between kernel updates); lin_gap = RMS of f − f_lin on the grid.
+    training set (NaN between kernel updates); lin_gap = RMS of f − f_lin on the grid;
+    feature_change (hidden layers) = ‖h_l(t) − h_l(0)‖/‖h_l(0)‖ of the pre-activations on the training
+    inputs, weight_change (Dense layers, readout last) = ‖W_l(t) − W_l(0)‖/‖W_l(0)‖.
+
+    After the linearization diverges (lin_diverged_step ≥ 0) its fields are NaN; likewise the NTK ∞
+    fields after ntk_diverged_step. notes: one-line remarks on the run (a diverged curve, an absent
+    answer and why).
 
     Spectral fields (NaN / empty when ``spec.spectra.enabled`` is false): mode_residual (n,) = V₀ᵀ(f − y),
     the network's training residual in the eigenbasis of Θ̂₀ (largest λ first); loss_rate_measured =
-    −ΔC/Δt of the network's loss C = ‖f − y‖²/(2n) over the last step (t = step·η); at kernel updates
-    only (NaN between): loss_rate_predicted = ‖∂C/∂f‖²_Θ̂ = rᵀΘ̂_t r/n², alignment = kernel-target
-    alignment of Θ̂_t, kernel_velocity = 1 − cos(Θ̂ of the previous update, Θ̂_t), and ``spectra``.
+    −ΔC/Δt of the network's loss C = ‖f − y‖²/(2n) over the last step (t = step·η), loss_rate_rounding:
+    the rate that float rounding alone can show; at kernel updates only (NaN between):
+    loss_rate_predicted = ‖∂C/∂f‖²_Θ̂ = rᵀΘ̂_t r/n², alignment = kernel-target alignment of Θ̂_t,
+    kernel_velocity = 1 − cos(Θ̂ of the previous update, Θ̂_t), and ``spectra``. accuracy_test_*: sign
+    agreement on the test points for ±1 targets (NaN otherwise).
     """
 
     step: int
@@ -115,30 +111,103 @@ class Snapshot:
     f_grid_net: np.ndarray
     f_grid_lin: np.ndarray
     f_grid_ntk: np.ndarray | None
+    feature_change: np.ndarray
+    weight_change: np.ndarray
     data: Dataset
     infinite: InfiniteWidth | None
     eta_crit: float
     backend: str
     mode_residual: np.ndarray
     loss_rate_measured: float
+    loss_rate_rounding: float
     loss_rate_predicted: float
     alignment: float
     kernel_velocity: float
     spectra: KernelSpectra | None
     run_spectra: RunSpectra | None
-
-
-def _mse(f, y) -> float:
-    return float(np.mean((np.asarray(f) - np.asarray(y)) ** 2))
+    accuracy_test_net: float
+    accuracy_test_lin: float
+    accuracy_test_ntk: float
+    lin_diverged_step: int
+    ntk_diverged_step: int
+    notes: tuple[str, ...]
+    precision: str
 
 
 def snapshot_schedule(steps: int, snapshots: int) -> list[int]:
-    """Chunk lengths: ``snapshots`` equal chunks (as far as they divide ``steps``), then the rest."""
+    """Lengths between snapshots: ``snapshots`` equal ones (as far as they divide ``steps``), then the rest."""
     chunk = max(1, steps // snapshots)
     lengths = [chunk] * (steps // chunk)
     if steps % chunk:
         lengths.append(steps % chunk)
     return lengths
+
+
+# --- the model of a run -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Network, data and θ0 of a run, on the device, in the run's precision."""
+
+    data: Dataset
+    apply_fn: Callable
+    theta0: list
+    mask: list
+    x_train: jax.Array
+    y_train: jax.Array
+    x_all: jax.Array  # [train | test | grid]
+    ntk_rows: Callable  # (start, stop) -> Θ̂₀(X[start:stop], X)
+
+
+def _check_data(data: Dataset, dtype) -> None:
+    for name, value in (("inputs", data.x_train), ("training targets", data.y_train), ("test inputs", data.x_test),
+                        ("test targets", data.y_test), ("grid", data.x_grid)):
+        if not np.all(np.isfinite(value)):
+            raise SpecError(f"data: the {name} are not finite in {np.dtype(dtype).name} (largest magnitude "
+                            f"{np.nanmax(np.abs(np.asarray(value, np.float64))):.3g}); check data.noise, the target "
+                            f"and the input range, or use train.precision = float64.")
+
+
+def _model(spec: ExperimentSpec) -> _Model:
+    """Builds the run's data and θ0. θ0 is drawn in float32 and cast, so both precisions start alike."""
+    dtype = float_dtype()
+    data = build_dataset(spec.data, dtype)
+    _check_data(data, dtype)
+    m = spec.model
+    theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(spec.train.seed), dtype=jnp.float32)
+    theta0 = jax.tree_util.tree_map(lambda a: a.astype(dtype), theta0)
+    x_train = jnp.asarray(data.x_train)
+    x_all = jnp.concatenate([x_train, jnp.asarray(data.x_test), jnp.asarray(data.x_grid)])
+    trainable = spec.train.trainable
+
+    @jax.jit
+    def rows(params, x):
+        return empirical_ntk(m, params, x, x_train, trainable=trainable)
+
+    return _Model(data=data, apply_fn=make_apply_fn(m), theta0=theta0,
+                  mask=trainable_mask(m, theta0, trainable), x_train=x_train,
+                  y_train=jnp.asarray(data.y_train), x_all=x_all,
+                  ntk_rows=lambda start, stop: rows(theta0, x_train[start:stop]))
+
+
+def critical_rate(spec: ExperimentSpec, should_stop: Callable[[], bool] | None = None) -> tuple[float, float]:
+    """(η_crit, λ_max) of the run ``spec`` would start: η_crit = 2n/λ_max(Θ̂₀) for the loss ‖f − y‖²/(2n).
+
+    Gradient descent on the linearized network diverges along the top eigenvector of Θ̂₀ when
+    η > η_crit (|1 − ηλ_max/n| > 1). Costs one empirical NTK at init (in row blocks, between which
+    ``should_stop()`` may end it: then (nan, nan)) and a Lanczos λ_max, no training. The run computes
+    its own η_crit with the same functions, on the same kernel.
+    """
+    with jax.enable_x64(spec.train.precision == "float64"):
+        model = _model(spec)
+        ntk0 = kernel_in_blocks(model.ntk_rows, len(model.data.x_train), should_stop=should_stop)
+        if ntk0 is None:
+            return math.nan, math.nan
+        return kernel_eta_crit(ntk0)
+
+
+# --- the run -------------------------------------------------------------------------------------
 
 
 class Experiment:
@@ -147,163 +216,279 @@ class Experiment:
     def __init__(self, spec: ExperimentSpec):
         self.spec = spec
 
-    def run(self) -> Iterator[Snapshot]:
-        """Yields the snapshot at step 0, then one after each chunk of training steps.
+    def run(self, checkpoint: Checkpoint | None = None) -> Iterator[Snapshot]:
+        """Yields the snapshot at step 0, then one at each scheduled step.
 
-        Raises :class:`TrainingDiverged` when the loss becomes non-finite. Closing the generator
-        stops the run after the chunk in flight.
+        ``checkpoint(progress)`` is asked between compiled chunks (each lasts ~0.15 s): it may block
+        (pause) and returns True to stop; the run then yields a last snapshot at the step reached
+        and ends. Raises :class:`TrainingDiverged` when the network's loss becomes non-finite, after
+        yielding snapshots up to the last finite step. Closing the generator stops the run too. The
+        run computes in ``spec.train.precision`` (JAX's x64 switch, thread-local, is on while the
+        generator runs in float64).
         """
-        spec, t_start = self.spec, time.perf_counter()
-        d, tr = spec.data, spec.train
-        data, apply_fn, theta0, ntk_fn = _setup(spec)
-        x_train, y_train = jnp.asarray(data.x_train), jnp.asarray(data.y_train)
-        x_test, x_grid = jnp.asarray(data.x_test), jnp.asarray(data.x_grid)
-        f_lin = linearize(apply_fn, theta0)
+        with jax.enable_x64(self.spec.train.precision == "float64"):
+            yield from _Run(self.spec, checkpoint).snapshots()
 
-        @jax.jit
-        def evaluate(params, lin_params):
-            xs = jnp.concatenate([x_train, x_test, x_grid])
-            return apply_fn(params, xs), f_lin(lin_params, xs), _tree_dist(params, theta0)
 
-        ntk0 = np.asarray(ntk_fn(theta0), np.float64)
-        eig0 = sp.eigen(ntk0)
-        eta_crit = critical_learning_rate(float(eig0.values[0]), d.n_train)
-        ntk0_norm = float(np.linalg.norm(ntk0))
-        theta0_norm = _tree_norm(theta0)
-        n_tr, n_te = len(data.x_train), len(data.x_test)
-        y = np.asarray(data.y_train, np.float64)
+class _Run:
+    """One run's state machine; :meth:`snapshots` is the generator behind :meth:`Experiment.run`."""
 
-        f0_all = np.asarray(evaluate(theta0, theta0)[0])
-        infinite, ntk_predict, grid_ntk = None, None, None
-        if spec.infinite.enabled:
-            infinite, ntk_predict, grid_ntk = self._infinite(data, f0_all[:n_tr], f0_all[n_tr:])
-        run_spectra = _run_spectra(spec, eig0, ntk0, y, infinite, grid_ntk, data) if spec.spectra.enabled else None
-        order = run_spectra.order if run_spectra is not None else None
+    def __init__(self, spec: ExperimentSpec, checkpoint: Checkpoint | None):
+        self.spec, self.checkpoint = spec, checkpoint
+        self.t_start = time.perf_counter()
+        self.step = 0
 
-        backend = jax.default_backend()
-        no_modes = np.zeros(0)
+    def _ask(self, phase: str) -> bool:
+        if self.checkpoint is None:
+            return False
+        return bool(self.checkpoint(Progress(self.step, self.spec.train.steps, phase,
+                                             time.perf_counter() - self.t_start)))
 
-        def snapshot(step, params, lin_params, ntk_t=None, prev_ntk=None, last_loss=math.nan):
-            f_all, f_lin_all, dist = evaluate(params, lin_params)
-            f_all, f_lin_all = np.asarray(f_all), np.asarray(f_lin_all)
-            split = [n_tr, n_tr + n_te]
-            f_tr, f_te, f_gr = np.split(f_all, split)
-            l_tr, l_te, l_gr = np.split(f_lin_all, split)
-            t = step * tr.learning_rate
-            if ntk_predict is not None:
-                n_tr_pred, n_te_pred, n_gr_pred = np.split(ntk_predict(step), split)
-                mse_ntk = _mse(n_tr_pred, data.y_train), _mse(n_te_pred, data.y_test)
-            else:
-                n_gr_pred, mse_ntk = None, (math.nan, math.nan)
-            residual = np.asarray(f_tr, np.float64) - y
-            kernel_change = math.nan if ntk_t is None else float(np.linalg.norm(ntk_t - ntk0)) / ntk0_norm
-            spectral = dict(mode_residual=no_modes, loss_rate_measured=math.nan, loss_rate_predicted=math.nan,
-                            alignment=math.nan, kernel_velocity=math.nan, spectra=None)
-            if run_spectra is not None:
-                spectral.update(mode_residual=sp.mode_residuals(eig0, residual),
-                                loss_rate_measured=(last_loss - 0.5 * np.mean(residual**2)) / tr.learning_rate)
-                if ntk_t is not None:
-                    eig_t = eig0 if ntk_t is ntk0 else sp.eigen(ntk_t)
-                    spectral.update(
-                        loss_rate_predicted=sp.loss_rate(ntk_t, residual),
-                        alignment=sp.kernel_target_alignment(ntk_t, y),
-                        kernel_velocity=math.nan if prev_ntk is None else sp.kernel_velocity(prev_ntk, ntk_t),
-                        spectra=KernelSpectra(
-                            eigvals=eig_t.values, energy=sp.target_energy(eig_t, y),
-                            kernel_image=sp.block_average(ntk_t, order),
-                            kernel_change_image=sp.block_average(ntk_t - ntk0, order),
-                        ),
-                    )
-            return Snapshot(
-                step=step, steps_total=tr.steps, time=t, wall_time=time.perf_counter() - t_start,
-                mse_train_net=_mse(f_tr, data.y_train), mse_train_lin=_mse(l_tr, data.y_train),
-                mse_test_net=_mse(f_te, data.y_test), mse_test_lin=_mse(l_te, data.y_test),
-                mse_train_ntk=mse_ntk[0], mse_test_ntk=mse_ntk[1],
-                param_change=float(dist) / theta0_norm, kernel_change=kernel_change,
-                lin_gap=float(np.sqrt(np.mean((f_gr - l_gr) ** 2))),
-                f_grid_net=f_gr, f_grid_lin=l_gr, f_grid_ntk=n_gr_pred, data=data,
-                infinite=infinite, eta_crit=eta_crit, backend=backend, run_spectra=run_spectra,
-                **spectral,
-            )
-
-        optimizer = make_optimizer(tr.learning_rate)
-        state = init_train_state(theta0, optimizer)
-        yield snapshot(0, state.params, state.lin_params, ntk0)
-
-        chunks = {}
-        step = 0
-        prev_ntk = ntk0
-        lengths = snapshot_schedule(tr.steps, tr.snapshots)
-        for index, length in enumerate(lengths):
-            if length not in chunks:
-                chunks[length] = make_train_chunk(apply_fn, optimizer, length)
-            state, (losses, lin_losses) = chunks[length](state, theta0, x_train, y_train)
-            step += length
-            bad = [name for name, v in (("network", losses), ("linearization", lin_losses))
-                   if not np.all(np.isfinite(np.asarray(v)))]
-            if bad:
-                raise TrainingDiverged(
-                    f"Training diverged by step {step}: the loss of the {' and the '.join(bad)} became "
-                    f"NaN or inf. The learning rate {tr.learning_rate:g} is likely above the stability "
-                    f"limit η_crit = 2n/λ_max(Θ̂₀) = {eta_crit:.3g} (n = {d.n_train}); set "
-                    f"train.learning_rate below it and start again."
-                )
+    def snapshots(self) -> Iterator[Snapshot]:
+        tr = self.spec.train
+        if self._ask("preparing"):
+            return
+        self._prepare()
+        state = self.state0
+        yield self._snapshot(self._observe(state, self.ntk0))
+        last_yielded, prev_ntk = 0, self.ntk0
+        chunk_len, compiled = 1, set()
+        targets = np.cumsum(snapshot_schedule(tr.steps, tr.snapshots))
+        for index, target in enumerate(targets):
+            while self.step < target:
+                with_lin = self.lin_diverged == NOT_DIVERGED
+                if self._ask("training" if with_lin in compiled else "compiling"):
+                    if self.step > last_yielded:  # what was computed since the last snapshot
+                        yield self._snapshot(self._observe(state))
+                    return
+                start, start_step = state, self.step
+                n = int(min(chunk_len, target - self.step))
+                started = time.perf_counter()
+                state, stats = self.chunks[with_lin](state, self.consts, n)
+                stats = jax.device_get(stats)
+                if with_lin in compiled:  # the first call of a chunk function includes compiling it
+                    elapsed = time.perf_counter() - started
+                    chunk_len = int(np.clip(n * CHUNK_SECONDS / max(elapsed, 1e-6), 1, MAX_CHUNK))
+                compiled.add(with_lin)
+                self.step += n
+                self.last_loss = float(stats.loss)
+                if stats.net_bad >= 0:
+                    yield from self._diverged(start, start_step, start_step + int(stats.net_bad))
+                if with_lin and stats.lin_bad >= 0:
+                    self._lin_diverged(start_step + int(stats.lin_bad))
             ntk_t = None
-            if (index + 1) % tr.kernel_every == 0 or index == len(lengths) - 1:
-                ntk_t = np.asarray(ntk_fn(state.params), np.float64)
-            # The loss before the chunk's last step: with the snapshot's loss, the last step's decrease.
-            yield snapshot(step, state.params, state.lin_params, ntk_t, prev_ntk, float(losses[-1]))
+            if (index + 1) % tr.kernel_every == 0 or index == len(targets) - 1:
+                ntk_t = np.asarray(self.ntk_fn(combine(state.params, self.consts.frozen), self.model.x_train),
+                                   np.float64)
+            obs = self._observe(state, ntk_t, prev_ntk)
+            if not np.all(np.isfinite(obs.f_net)):  # the chunk's last update overflowed
+                yield from self._diverged(start, start_step, self.step)
+            yield self._snapshot(obs)
+            last_yielded = self.step
             if ntk_t is not None:
                 prev_ntk = ntk_t
 
-    def _infinite(self, data: Dataset, f0_train, f0_rest):
-        """Analytic kernels once; returns the NNGP posterior, ``predict(step) -> f on [train, test,
-        grid]`` and the analytic NTK between grid and training points (G, n)."""
-        spec = self.spec
+    # --- set-up ------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        spec, tr, m = self.spec, self.spec.train, self.spec.model
+        model = _model(spec)
+        self.model, data = model, model.data
+        n, n_te = len(data.x_train), len(data.x_test)
+        self.split = (n, n + n_te)
+        apply_fn = model.apply_fn
+        alpha, centered = float(getattr(m, "output_scale", 1.0)), bool(getattr(m, "centered", False))
+        self.alpha = alpha
+        train0, frozen = partition(model.theta0, model.mask)
+        f0_all = jax.jit(apply_fn)(model.theta0, model.x_all)
+        offset_all = f0_all if centered else jnp.zeros_like(f0_all)
+        fa0_all = alpha * (f0_all - offset_all)
+        self.fa0_all = fa0_all
+        trainable = tr.trainable
+        self.ntk_fn = jax.jit(lambda p, x: empirical_ntk(m, p, x, trainable=trainable))
+        ntk0_dev = self.ntk_fn(model.theta0, model.x_train)
+        self.ntk0 = ntk0 = np.asarray(ntk0_dev, np.float64)
+        eta_crit, _ = kernel_eta_crit(ntk0)
+        self.eta_crit = eta_crit
+        function_space = tr.linearization == "function"
+        ntk0_all = (jax.jit(lambda p, x1, x2: empirical_ntk(m, p, x1, x2, trainable=trainable))(
+                        model.theta0, model.x_all, model.x_train) if function_space else jnp.zeros((0, 0), fa0_all.dtype))
+        self.ntk0_all = ntk0_all
+        self.consts = GDConsts(frozen=frozen, theta0=train0, x=model.x_train, y=model.y_train,
+                               offset=offset_all[:n], fa0=fa0_all[:n],
+                               ntk0=ntk0_all[:n] if function_space else ntk0_all)
+        lin0 = jnp.zeros(n, fa0_all.dtype) if function_space else train0
+        self.state0 = GDState(train0, lin0)
+        kw = dict(alpha=alpha, learning_rate=tr.learning_rate, lr_scale=learning_rate_scale(m),
+                  linearization=tr.linearization)
+        self.chunks = {True: make_gd_chunk(apply_fn, **kw, with_lin=True),
+                       False: make_gd_chunk(apply_fn, **kw, with_lin=False)}
+        self.last_loss = math.nan
+        self.lin_diverged = self.ntk_diverged = NOT_DIVERGED
+        self.notes: tuple[str, ...] = ()
+        self.evaluate = self._make_evaluate(offset_all)
+
+        infinite = ntk_predict = grid_ntk = None
+        fixed_notes = []
+        limit = kernel_limit(m)
+        if spec.infinite.enabled and limit is not None:
+            fixed_notes.append(f"NTK ∞ and NNGP not drawn: {limit}")
+        elif spec.infinite.enabled:
+            infinite, ntk_predict, grid_ntk, more = self._infinite(np.asarray(fa0_all))
+            fixed_notes += more
+        y = np.asarray(data.y_train, np.float64)
+        eig0 = run_spectra = None
+        if spec.spectra.enabled:
+            eig0 = sp.eigen(ntk0)
+            run_spectra = _run_spectra(spec, eig0, ntk0, y, infinite, grid_ntk, data)
+        self.ctx = RunContext(
+            steps_total=tr.steps, learning_rate=tr.learning_rate, data=data, split=self.split, y_train=y,
+            ntk0=ntk0, ntk0_norm=float(np.linalg.norm(ntk0)) or 1.0,
+            theta0_norm=_tree_norm(model.theta0) or 1.0, eig0=eig0, eta_crit=eta_crit, infinite=infinite,
+            ntk_predict=ntk_predict, run_spectra=run_spectra, backend=jax.default_backend(),
+            precision=tr.precision, eps=float(np.finfo(float_dtype()).eps), notes=tuple(fixed_notes))
+
+    def _make_evaluate(self, offset_all):
+        """The jitted per-snapshot evaluation; large fixed arrays are its arguments, not constants."""
+        m, model, alpha = self.spec.model, self.model, self.alpha
+        apply_fn = model.apply_fn
+        lin_at = lin_outputs(apply_fn, alpha=alpha, linearization=self.spec.train.linearization)
+        self._n_hidden = len(hidden_preactivations(m, model.theta0, model.x_train))
+        fixed = (self.consts, model.x_all, offset_all, self.fa0_all, self.ntk0_all, model.theta0,
+                 dense_weights(m, model.theta0))
+
+        def rel(a, b):
+            norm = jnp.linalg.norm(b)
+            return jnp.linalg.norm(a - b) / jnp.where(norm > 0, norm, 1.0)
+
+        @jax.jit
+        def evaluate(params, lin, fixed):
+            consts, x_all, offset_all, fa0_all, ntk0_all, theta0, w0 = fixed
+            theta = combine(params, consts.frozen)
+            f_all = alpha * (apply_fn(theta, x_all) - offset_all)
+            f_lin_all = lin_at(lin, consts, x_all, fa0_all, ntk0_all)
+            loss = half_mse(alpha * (apply_fn(theta, consts.x) - consts.offset), consts.y)
+            dist = jnp.sqrt(sum(jnp.sum((a - b) ** 2) for a, b in zip(jax.tree_util.tree_leaves(theta),
+                                                                      jax.tree_util.tree_leaves(theta0))))
+            # h(θ0) in the same graph as h(θ): exactly 0 at θ0, whatever XLA's fusion does to rounding
+            features = [rel(h, h0) for h, h0 in zip(hidden_preactivations(m, theta, consts.x),
+                                                     hidden_preactivations(m, theta0, consts.x))]
+            weights = [rel(w, w_0) for w, w_0 in zip(dense_weights(m, theta), w0)]
+            return f_all, f_lin_all, loss, dist, jnp.stack(features or [jnp.zeros(())]), jnp.stack(weights)
+
+        return lambda params, lin: evaluate(params, lin, fixed)
+
+    def _infinite(self, fa0_all: np.ndarray):
+        """Analytic kernels once: the NNGP posterior, ``predict(step) -> f on [train, test, grid]`` and
+        the analytic NTK between grid and training points (G, n); plus notes on what failed."""
+        spec, data = self.spec, self.model.data
+        notes = []
+        kw = {} if spec.train.trainable == "all" else {"trainable": spec.train.trainable}
         x_rest = np.concatenate([data.x_test, data.x_grid])
-        k_dd = analytic_kernels(spec.model, data.x_train)
-        k_rd = analytic_kernels(spec.model, x_rest, data.x_train)
+        k_dd = analytic_kernels(spec.model, data.x_train, **kw)
+        k_rd = analytic_kernels(spec.model, x_rest, data.x_train, **kw)
         n_test = len(data.x_test)
+        if not all(np.all(np.isfinite(a)) for a in (k_dd.ntk, k_dd.nngp, k_rd.ntk, k_rd.nngp)):
+            return None, None, None, ["NTK ∞ and NNGP not drawn: the analytic kernel is not finite at these "
+                                      "settings (its variances overflow); lower model.w_std or model.depth."]
         k_grid_diag = k_rd.cov1[n_test:]  # the NNGP k(x, x) of the grid rows
-        nngp = gradient_descent_mse(k_dd.nngp, data.y_train, diag_reg=spec.infinite.nngp_diag_reg)
-        mean, var = nngp(math.inf, k_rd.nngp[n_test:], k_grid_diag)
-        infinite = InfiniteWidth(
-            nngp_mean=np.asarray(mean), nngp_std=np.sqrt(np.maximum(np.asarray(var), 0.0)),
-            ntk_train_train=np.asarray(k_dd.ntk), nngp_train_train=np.asarray(k_dd.nngp),
-        )
+        nngp_mean = nngp_std = None
+        reg = spec.infinite.nngp_diag_reg
+        try:
+            nngp = gradient_descent_mse(k_dd.nngp, data.y_train, diag_reg=reg)
+            mean, var = (np.asarray(a, np.float64) for a in nngp(math.inf, k_rd.nngp[n_test:], k_grid_diag))
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            mean = var = None
+            notes.append(f"NNGP posterior not drawn: {exc}")
+        if mean is not None:
+            scale = float(np.max(np.abs(k_grid_diag))) if len(k_grid_diag) else 1.0
+            floor = -max(len(data.x_train), 1) * float(np.finfo(float_dtype()).eps) * 100 * scale
+            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+                notes.append(f"NNGP posterior not drawn: the kernel solve failed in {spec.train.precision} "
+                             f"(K + {reg:g}·tr(K)/n·I is too ill-conditioned); raise infinite.nngp_diag_reg "
+                             f"(e.g. to 1e-4) or set train.precision = float64.")
+            elif np.min(var) < floor:
+                notes.append(f"NNGP posterior not drawn: its variance is negative beyond rounding "
+                             f"(min {np.min(var):.3g}); raise infinite.nngp_diag_reg or use float64.")
+            else:
+                nngp_mean, nngp_std = mean, np.sqrt(np.maximum(var, 0.0))
+        infinite = InfiniteWidth(nngp_mean=nngp_mean, nngp_std=nngp_std, ntk_train_train=np.asarray(k_dd.ntk),
+                                 nngp_train_train=np.asarray(k_dd.nngp))
         ntk = gradient_descent_mse(k_dd.ntk, data.y_train, learning_rate=spec.train.learning_rate)
         k_all = np.concatenate([k_dd.ntk, k_rd.ntk])
-        f0_all = np.concatenate([f0_train, f0_rest])
+        n = len(data.x_train)
+        f0_train = fa0_all[:n]
 
         def predict(step):
-            return np.asarray(ntk(step, k_all, fx_train_0=f0_train, fx_test_0=f0_all))
+            return np.asarray(ntk(step, k_all, fx_train_0=f0_train, fx_test_0=fa0_all))
 
-        return infinite, predict, np.asarray(k_rd.ntk[n_test:])
+        return infinite, predict, np.asarray(k_rd.ntk[n_test:]), notes
+
+    # --- observations and snapshots ----------------------------------------------------------
+
+    def _observe(self, state: GDState, ntk_t=None, prev_ntk=None, last_loss=math.nan) -> Observation:
+        f_all, f_lin_all, loss, dist, features, weights = jax.device_get(self.evaluate(state.params, state.lin))
+        lin_ok = self.lin_diverged == NOT_DIVERGED and np.all(np.isfinite(f_lin_all))
+        if not lin_ok and self.lin_diverged == NOT_DIVERGED:
+            self._lin_diverged(self.step)
+        return Observation(
+            step=self.step, wall_time=time.perf_counter() - self.t_start, f_net=np.asarray(f_all),
+            f_lin=np.asarray(f_lin_all) if lin_ok else None, loss=float(loss),
+            last_loss=self.last_loss if self.step else math.nan,
+            param_dist=float(dist), feature_change=np.asarray(features)[: self._n_hidden],
+            weight_change=np.asarray(weights), ntk_t=ntk_t, prev_ntk=prev_ntk,
+            lin_diverged_step=self.lin_diverged, ntk_diverged_step=self.ntk_diverged, notes=self.notes)
+
+    def _snapshot(self, obs: Observation) -> Snapshot:
+        ctx = self.ctx
+        fields = measure(ctx, obs)
+        if fields["f_grid_ntk"] is not None and not np.all(np.isfinite(fields["f_grid_ntk"])):
+            self.ntk_diverged = obs.step
+            self.notes += (f"The NTK ∞ answer became non-finite at step {obs.step}; it is not drawn after it.",)
+            fields = measure(ctx, replace(obs, ntk_diverged_step=obs.step, notes=self.notes))
+        return Snapshot(**fields, data=ctx.data, infinite=ctx.infinite, eta_crit=ctx.eta_crit,
+                        backend=ctx.backend, run_spectra=ctx.run_spectra, precision=ctx.precision)
+
+    # --- divergence ----------------------------------------------------------------------------
+
+    def _lin_diverged(self, step: int) -> None:
+        self.lin_diverged = step
+        tr, n = self.spec.train, len(self.model.data.x_train)
+        lam = 2 * n / self.eta_crit
+        why = (f"with its kernel fixed at Θ̂₀ its top mode grows by |1 − ηλ_max/n| = "
+               f"{abs(1 - tr.learning_rate * lam / n):.3g} per step (η = {tr.learning_rate:g} > η_crit = "
+               f"{self.eta_crit:.4g}); the network trains on: its kernel can move (the catapult phase, "
+               f"Lewkowycz et al. 2020)" if tr.learning_rate > self.eta_crit else "its loss became inf or NaN")
+        self.notes += (f"The linearization diverged at step {step}: {why}.",)
+
+    def _diverged(self, start: GDState, start_step: int, bad_step: int) -> Iterator[Snapshot]:
+        """Replays from ``start`` (the state at ``start_step``) to the last finite step before
+        ``bad_step``, yields snapshots on the way, then raises :class:`TrainingDiverged`."""
+        last_ok, from_step = bad_step - 1, start_step
+        self.step = start_step
+        chunk = self.chunks[self.lin_diverged == NOT_DIVERGED]
+        state = start
+        if last_ok > from_step:
+            marks = np.unique(np.linspace(from_step, last_ok, REPLAY_SNAPSHOTS + 1).round().astype(int))[1:]
+            for mark in marks:
+                state, _ = chunk(state, self.consts, int(mark - self.step))
+                self.step = int(mark)
+                obs = self._observe(state)
+                if not np.all(np.isfinite(obs.f_net)):
+                    break
+                yield self._snapshot(obs)
+        tr, n = self.spec.train, len(self.model.data.x_train)
+        if tr.learning_rate > self.eta_crit:
+            why = (f"The learning rate {tr.learning_rate:g} is likely above the stability limit η_crit = "
+                   f"2n/λ_max(Θ̂₀) = {self.eta_crit:.3g} (n = {n}); set train.learning_rate below it and start again.")
+        else:
+            why = (f"The learning rate {tr.learning_rate:g} is below η_crit = {self.eta_crit:.3g} at initialization, "
+                   f"so the kernel grew during training or the values overflowed {self.spec.train.precision}; "
+                   f"lower train.learning_rate, or set train.precision = float64.")
+        raise TrainingDiverged(f"Training diverged at step {bad_step}: the network's loss became NaN or inf. {why}")
 
 
-def _setup(spec: ExperimentSpec):
-    """The run's data, network, θ0 and jitted empirical NTK on the training set."""
-    d, m = spec.data, spec.model
-    data = build_dataset(d, float_dtype())
-    apply_fn = make_apply_fn(m)
-    theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(spec.train.seed))
-    x_train = jnp.asarray(data.x_train)
-    ntk_fn = jax.jit(lambda p: empirical_ntk(m, p, x_train))
-    return data, apply_fn, theta0, ntk_fn
-
-
-def critical_rate(spec: ExperimentSpec) -> tuple[float, float]:
-    """(η_crit, λ_max) of the run ``spec`` would start: η_crit = 2n/λ_max(Θ̂₀) for the loss ‖f − y‖²/(2n).
-
-    Gradient descent on the linearized network diverges along the top eigenvector of Θ̂₀ when
-    η > η_crit (|1 − ηλ_max/n| > 1). Costs one empirical NTK at init, no training.
-    """
-    _, _, theta0, ntk_fn = _setup(spec)
-    lambda_max = float(np.linalg.eigvalsh(np.asarray(ntk_fn(theta0), np.float64))[-1])
-    return critical_learning_rate(lambda_max, spec.data.n_train), lambda_max
-
-
-def _run_spectra(spec, eig0: Eigen, ntk0, y, infinite, grid_ntk, data) -> RunSpectra:
+def _run_spectra(spec, eig0, ntk0, y, infinite, grid_ntk, data) -> RunSpectra:
     eig_ntk_inf = eig_nngp_inf = energy_inf = functions = None
     alignment_inf = math.nan
     if infinite is not None:
@@ -323,7 +508,3 @@ def _run_spectra(spec, eig0: Eigen, ntk0, y, infinite, grid_ntk, data) -> RunSpe
 
 def _tree_norm(tree) -> float:
     return float(np.sqrt(sum(np.sum(np.square(np.asarray(x, np.float64))) for x in jax.tree_util.tree_leaves(tree))))
-
-
-def _tree_dist(a, b):
-    return jnp.sqrt(sum(jnp.sum((x - y) ** 2) for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b))))

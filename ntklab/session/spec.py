@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
 from ntklab.core.data import PRESETS
-from ntklab.core.network import MLPSpec
+from ntklab.core.network import TRAINABLE, MLPSpec
+from ntklab.core.training import LINEARIZATIONS
 
 
 class SpecError(ValueError):
     """An experiment spec or file that cannot be used; the message names the field and the fix."""
 
 
+MAX_FILE_BYTES = 1 << 20  # experiment files are a few hundred bytes; refuse anything over 1 MB
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a message never echoes a huge value back."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 12]}… ({len(text):,} chars)"
+
+
 def _check(ok: bool, name: str, value: Any, fix: str) -> None:
     if not ok:
-        raise SpecError(f"{name}: {value!r} is not valid; {fix}.")
+        raise SpecError(f"{name}: {short(value)} is not valid; {fix}.")
 
 
 def _is_int(v) -> bool:
@@ -53,13 +63,23 @@ class DataSpec:
         _check(_is_real(self.x_max) and self.x_max > self.x_min, "data.x_max", self.x_max, "use a number above data.x_min")
 
 
+MAX_STEPS = 10**9
+MAX_SNAPSHOTS = 100_000
+MAX_SEED = 2**32 - 1
+PRECISIONS = ("float32", "float64")
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """Full-batch gradient descent: ``steps`` steps of size ``learning_rate`` from the init of ``seed``.
 
     ``snapshots``: how many snapshots the run yields (besides step 0); ``kernel_every``: the empirical
     NTK on the training set, its change and its spectra are recomputed every that many snapshots
-    (and at the last one); the default 4 of 200 snapshots is every 2% of the run.
+    (and at the last one); the default 4 of 200 snapshots is every 2% of the run. ``trainable``: which
+    layers gradient descent moves (all, the readout only, the hidden layers only). ``precision``: the
+    floating-point type of the whole run; the same seed gives the same initial network in both.
+    ``linearization``: how the Taylor model is trained (function space: exact for gradient descent and
+    O(n²) per step; parameter space: a JVP and its transpose per step).
     """
 
     learning_rate: float = 0.1
@@ -67,15 +87,26 @@ class TrainSpec:
     seed: int = 0
     snapshots: int = 200
     kernel_every: int = 4
+    trainable: str = "all"
+    precision: str = "float32"
+    linearization: str = "function"
 
     def __post_init__(self):
-        _check(_is_real(self.learning_rate) and self.learning_rate > 0, "train.learning_rate",
-               self.learning_rate, "use a number > 0")
-        _check(_is_int(self.steps) and self.steps >= 1, "train.steps", self.steps, "use an integer ≥ 1")
-        _check(_is_int(self.seed) and self.seed >= 0, "train.seed", self.seed, "use an integer ≥ 0")
-        _check(_is_int(self.snapshots) and self.snapshots >= 1, "train.snapshots", self.snapshots, "use an integer ≥ 1")
-        _check(_is_int(self.kernel_every) and self.kernel_every >= 1, "train.kernel_every",
-               self.kernel_every, "use an integer ≥ 1")
+        _check(_is_real(self.learning_rate) and 0 < self.learning_rate <= 1e6, "train.learning_rate",
+               self.learning_rate, "use a number > 0 (and at most 1e6)")
+        _check(_is_int(self.steps) and 1 <= self.steps <= MAX_STEPS, "train.steps", self.steps,
+               f"use an integer from 1 to {MAX_STEPS:,}")
+        _check(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "train.seed", self.seed,
+               f"use an integer from 0 to {MAX_SEED} (2³² − 1)")
+        _check(_is_int(self.snapshots) and 1 <= self.snapshots <= MAX_SNAPSHOTS, "train.snapshots",
+               self.snapshots, f"use an integer from 1 to {MAX_SNAPSHOTS:,}")
+        _check(_is_int(self.kernel_every) and 1 <= self.kernel_every <= MAX_SNAPSHOTS, "train.kernel_every",
+               self.kernel_every, f"use an integer from 1 to {MAX_SNAPSHOTS:,}")
+        _check(self.trainable in TRAINABLE, "train.trainable", self.trainable,
+               f"use one of {', '.join(TRAINABLE)}")
+        _check(self.precision in PRECISIONS, "train.precision", self.precision, "use float32 or float64")
+        _check(self.linearization in LINEARIZATIONS, "train.linearization", self.linearization,
+               f"use one of {', '.join(LINEARIZATIONS)}")
 
 
 @dataclass(frozen=True)
@@ -145,48 +176,129 @@ def spec_to_dict(spec: ExperimentSpec) -> dict[str, dict[str, Any]]:
     return out
 
 
+# Ranges where the maths stays finite (beyond them kernels or data overflow); checked by name.
+BOUNDS = {
+    "model.w_std": (0.0, 100.0), "model.b_std": (0.0, 100.0), "model.output_scale": (1e-6, 1e6),
+    "model.branch_scale": (0.0, 100.0), "data.x_min": (-1e6, 1e6), "data.x_max": (-1e6, 1e6),
+    "data.noise": (0.0, 1e6), "data.seed": (0, MAX_SEED), "infinite.nngp_diag_reg": (0.0, 1e6),
+}
+TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a text in quotes",
+              list: "a list [ … ]", tuple: "a list [ … ]", dict: "a table { … }"}
+
+
+def _default(f):
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return None
+
+
+def _check_types(section: str, cls, values: dict) -> None:
+    """Each value has its setting's type (bool is not a number; an integer is a number)."""
+    for f in fields(cls):
+        if f.name not in values:
+            continue
+        value, default = values[f.name], _default(f)
+        name = f"{section}.{f.name}"
+        if default is None or isinstance(default, tuple):
+            continue
+        kind = type(default)
+        ok = (isinstance(value, bool) if kind is bool else
+              isinstance(value, int) and not isinstance(value, bool) if kind is int else
+              isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float else
+              isinstance(value, kind))
+        if not ok:
+            raise SpecError(f"{name}: {short(value)} is not valid; use {TYPE_NAMES.get(kind, kind.__name__)}.")
+        if kind in (int, float) and name in BOUNDS:
+            lo, hi = BOUNDS[name]
+            if not (isinstance(value, int) or math.isfinite(value)) or not lo <= value <= hi:
+                raise SpecError(f"{name}: {short(value)} is not valid; use a finite number from {lo:g} to {hi:g}.")
+
+
+def _check_activation_params(values: dict) -> None:
+    params = values.get("activation_params", {})
+    if not isinstance(params, dict):
+        raise SpecError(f"model.activation_params: {short(params)} is not valid; use a table like {{alpha = 0.1}}.")
+    for key, value in params.items():
+        ok = isinstance(value, bool) if key == "approximate" else (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value) <= 1e6)
+        if not ok:
+            want = "true or false" if key == "approximate" else "a finite number (|value| ≤ 1e6)"
+            raise SpecError(f"model.activation_params.{key}: {short(value)} is not valid; use {want}.")
+
+
 def spec_from_dict(data: dict[str, Any]) -> ExperimentSpec:
     """Builds a spec from nested dicts; unknown sections or keys raise a :class:`SpecError`."""
     if not isinstance(data, dict):
         raise SpecError(f"experiment: expected a table of sections ({', '.join(_SECTIONS)}).")
     unknown = set(data) - set(_SECTIONS)
     if unknown:
-        raise SpecError(f"{sorted(unknown)}: unknown section(s); use {', '.join(_SECTIONS)}.")
+        raise SpecError(f"{short(sorted(unknown))}: unknown section(s); use {', '.join(_SECTIONS)}.")
     parts = {}
     for name, cls in _SECTIONS.items():
         values = data.get(name, {})
         if not isinstance(values, dict):
-            raise SpecError(f"[{name}]: expected a table of settings, got {values!r}.")
+            raise SpecError(f"[{name}]: expected a table of settings, got {short(values)}.")
         valid = {f.name for f in fields(cls)}
-        bad = set(values) - valid
+        bad = set(map(str, values)) - valid
         if bad:
             raise SpecError(
-                f"{name}.{sorted(bad)[0]}: unknown setting; valid settings of [{name}] are {', '.join(sorted(valid))}."
+                f"{name}.{short(sorted(bad)[0], 40)[1:-1]}: unknown setting; valid settings of [{name}] are "
+                f"{', '.join(sorted(valid))}."
             )
+        _check_types(name, cls, values)
+        if name == "model":
+            _check_activation_params(values)
         try:
             parts[name] = cls(**values)
         except SpecError:
             raise
-        except (ValueError, TypeError) as exc:
-            raise SpecError(f"{name}.{exc}") from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            text = str(exc)
+            raise SpecError(f"{name}.{text if len(text) < 400 else text[:380] + '…'}") from None
+    model = parts["model"]
+    if model.w_std == 0 and model.b_std == 0:
+        raise SpecError("model.w_std: with w_std = b_std = 0 the network is the constant 0 and its NTK is 0; "
+                        "use w_std > 0.")
     return ExperimentSpec(**parts)
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:
-    """Reads a TOML experiment file; a missing file, bad TOML or bad value gives a clear SpecError."""
+    """Reads a TOML experiment file; every problem (missing, not a file, too large, not UTF-8, bad TOML,
+    nested too deep, a bad value, too large for this machine) gives a clear SpecError."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise SpecError(f"{path}: is a folder, not an experiment file; choose a .toml file.")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SpecError(f"{path}: {size:,} bytes is too large for an experiment file (at most 1 MB); "
+                            f"check that this is the right file.")
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such experiment file; check the path.") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not a UTF-8 text file (byte {exc.start}); save it as UTF-8 TOML.") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML ({exc}); fix the file's syntax.") from None
+        raise SpecError(f"{path}: not valid TOML ({short(str(exc), 200)[1:-1]}); fix the file's syntax.") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be an experiment file; fix the file.") from None
     try:
-        return spec_from_dict(data)
+        spec = spec_from_dict(data)
+        from ntklab.session.resources import check_limits
+
+        check_limits(spec)
+        return spec
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be an experiment file; fix the file.") from None
 
 
 def dump_spec(spec: ExperimentSpec) -> str:
@@ -194,7 +306,10 @@ def dump_spec(spec: ExperimentSpec) -> str:
 
 
 def save_spec(spec: ExperimentSpec, path: str | Path) -> None:
-    Path(path).write_text(dump_spec(spec), encoding="utf-8")
+    """Writes the spec as TOML, atomically (a temporary file renamed over ``path``)."""
+    from ntklab.session.atomic import atomic_write_text
+
+    atomic_write_text(path, dump_spec(spec))
 
 
 __all__ = [

@@ -13,15 +13,18 @@ SMALL = ExperimentSpec().with_changes(model={"width": 64}, data={"n_train": 10, 
                                       train={"steps": 40, "snapshots": 4, "kernel_every": 1})
 # f(x) = (w_std/√d) W x + b_std b: linear in its parameters, so the network is its own linearization
 LINEAR = SMALL.with_changes(model={"depth": 0, "activation": "identity", "w_std": 1.5, "b_std": 0.5},
-                            train={"steps": 60, "snapshots": 6, "learning_rate": 0.5})
+                            train={"steps": 60, "snapshots": 6, "learning_rate": 0.5, "precision": "float64"})
+SMALL64 = SMALL.with_changes(train={"precision": "float64"})
 
 
 def test_eigenvalues_match_the_jacobian_kernel(x64):
-    spec = SMALL
+    spec = SMALL64
     first = next(Experiment(spec).run())
     d = spec.data
     x = make_dataset(d.preset, d.n_train, d.n_test, d.noise, d.seed, d.x_min, d.x_max, dtype=np.float64).x_train
-    theta0 = init_params(spec.model, 1, key=jax.random.key(spec.train.seed))
+    # θ0 is drawn in float32 and cast: the same network in both precisions
+    theta0 = init_params(spec.model, 1, key=jax.random.key(spec.train.seed), dtype=np.float32)
+    theta0 = jax.tree_util.tree_map(lambda a: a.astype(np.float64), theta0)
     kernel = np.asarray(empirical_ntk_jacobian(make_apply_fn(spec.model), theta0, x))
     expected = np.sort(np.linalg.eigvalsh(kernel))[::-1]
     np.testing.assert_allclose(first.spectra.eigvals, expected, rtol=1e-10, atol=1e-10 * expected[0])
@@ -61,7 +64,7 @@ def test_critical_rate_separates_convergence_from_divergence(x64):
 
 def test_loss_rate_identity_holds_to_first_order_in_the_learning_rate(x64):
     """−ΔC/Δt over one step vs ‖∂C/∂f‖²_Θ̂ from the current kernel: the gap halves with η."""
-    base = SMALL.with_changes(model={"width": 256}, data={"n_train": 12},
+    base = SMALL64.with_changes(model={"width": 256}, data={"n_train": 12},
                               train={"steps": 40, "snapshots": 2})
     gaps = []
     for lr in (2e-3, 1e-3, 5e-4):
