@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -57,7 +58,10 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
             spec = (spec or spec_from_params(window.params)).with_changes(train={"steps": steps})
         return _screenshot(app, window, controller, screenshot, spec)
     code = app.exec()
-    controller.shutdown()
+    if not controller.shutdown():  # a compile or a long step is still in flight: do not wait for it
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 

@@ -9,7 +9,17 @@ import jax
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from ntklab.session import Experiment, SpecError, critical_rate, load_spec, save_spec, write_run
+from ntklab.session import (
+    Experiment,
+    OutputError,
+    RunRecord,
+    SpecError,
+    check_resources,
+    critical_rate,
+    load_spec,
+    save_spec,
+    write_run,
+)
 from ntklab.ui.about import AboutDialog
 from ntklab.ui.params import apply_spec, shown, spec_from_params, update_visibility
 from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
@@ -29,8 +39,16 @@ def _stability_key(spec):
     return spec.model, spec.data, spec.train.seed
 
 
-def _estimate(spec):
-    yield _stability_key(spec), critical_rate(spec)[0]
+SHUTDOWN_WAIT_S = 1.0  # closing waits this long for the worker threads, then leaves them
+
+
+def _estimate(spec, checkpoint):
+    eta, _ = critical_rate(spec, should_stop=checkpoint)
+    if eta == eta:  # not NaN: not stopped
+        yield _stability_key(spec), eta
+
+
+_RETIRING: set = set()  # threads of runs that were reset or left behind, kept alive until they end
 
 
 class Controller(QObject):
@@ -44,7 +62,8 @@ class Controller(QObject):
         self.worker: RunWorker | None = None
         self.thread = None
         self.spec = spec_from_params(w.params)
-        self.snapshots: list = []
+        self.record = RunRecord()
+        self._rate_base = None  # (step, wall_time) of the first snapshot after step 0: steps/s excludes compiling
         fields = [f for f, *_ in LOSS_CURVES + DRIFT_CURVES + RATE_CURVES + MOTION_CURVES]
         self.history = History(list(dict.fromkeys(fields)))
         self.latest = None
@@ -111,6 +130,7 @@ class Controller(QObject):
         experiment = Experiment(self.spec)
         self.worker = RunWorker(experiment.run)
         self.worker.snapshotReady.connect(self._on_worker_snapshot)
+        self.worker.progressed.connect(self._on_worker_progressed)
         self.worker.runFailed.connect(self._on_worker_failed)
         self.window.state_label.setText("compiling…")
         self.thread = start_in_thread(self.worker)
@@ -118,24 +138,47 @@ class Controller(QObject):
         self._update_buttons()
         return True
 
+    @property
+    def snapshots(self) -> list:
+        """The kept snapshots of the current run (see :class:`RunRecord`)."""
+        return self.record.snapshots
+
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.stop()
 
-    def shutdown(self) -> None:
-        """Stops the run and waits for its thread (used when the window closes)."""
+    def _retire(self) -> None:
+        """Stops the current run and lets its thread end on its own: the controller is free at once."""
+        if self.thread is None:
+            return
+        self.worker.stop()
+        self.worker.snapshotReady.disconnect(self._on_worker_snapshot)
+        self.worker.progressed.disconnect(self._on_worker_progressed)
+        self.worker.runFailed.disconnect(self._on_worker_failed)
+        self.thread.finished.disconnect(self._on_thread_finished)
+        _keep_until_finished(self.thread, self.worker)
+        self.thread = self.worker = None
+        self._update_buttons()
+
+    def shutdown(self, timeout: float = SHUTDOWN_WAIT_S) -> bool:
+        """Stops the run and the η_crit estimate and waits at most ``timeout`` seconds for their threads
+        (the window is closing); True when every thread has ended."""
         self.timer.stop()
         self._rate_timer.stop()
-        if self.thread is not None:
-            self.worker.stop()
-            self.thread.quit()
-            self.thread.wait()
-        if self._rate_thread is not None:
-            self._rate_thread.quit()
-            self._rate_thread.wait()
+        for worker in (self.worker, self._rate_worker):
+            if worker is not None:
+                worker.stop()
+        deadline = time.monotonic() + timeout
+        threads = [t for t in (self.thread, self._rate_thread, *(e[0] for e in _RETIRING)) if t is not None]
+        for thread in threads:
+            thread.quit()  # its event loop ends once the worker's run() returns
+        for thread in threads:
+            thread.wait(max(0, int(1000 * (deadline - time.monotonic()))))
+        return all(t.isFinished() for t in threads)
 
     def _clear(self) -> None:
-        self.snapshots.clear()
+        self.record = RunRecord()
+        self._rate_base = None
         self.history.clear()
         self.latest = None
         w = self.window
@@ -174,7 +217,7 @@ class Controller(QObject):
         self.window.state_label.setText("stopping…")
 
     def _on_reset_clicked(self) -> None:
-        self.stop()
+        self._retire()
         self._clear()
         self._show_banner("")
         self.window.state_label.setText("ready")
@@ -197,8 +240,19 @@ class Controller(QObject):
         if self.running and settings:
             w.state_label.setText("settings changed: they apply at the next Start")
 
+    def _on_worker_progressed(self, progress) -> None:
+        w = self.window
+        w.step_label.setText(f"step {progress.step:,} / {progress.steps_total:,}")
+        if self.worker is not None and not self.worker.paused:
+            w.state_label.setText("compiling…" if progress.phase == "compiling" else
+                                  "preparing…" if progress.phase == "preparing" else "running")
+
     def _on_worker_snapshot(self, snap) -> None:
-        self.snapshots.append(snap)
+        if self.sender() is not self.worker:  # a run that was reset: its last snapshots are dropped
+            return
+        self.record.append(snap)
+        if self._rate_base is None and snap.step > 0:
+            self._rate_base = (snap.step, snap.wall_time)
         self.history.append(snap)
         self.latest = snap
         self._labels_stale = True
@@ -276,10 +330,10 @@ class Controller(QObject):
         self._labels_stale = False
         w = self.window
         w.step_label.setText(f"step {snap.step:,} / {snap.steps_total:,}")
-        if snap.step > 0:
-            first = self.snapshots[1]  # after the first chunk: its compile time is excluded
-            if snap.step > first.step and snap.wall_time > first.wall_time:
-                rate = (snap.step - first.step) / (snap.wall_time - first.wall_time)
+        if self._rate_base is not None:
+            step0, time0 = self._rate_base  # after the first chunk: its compile time is excluded
+            if snap.step > step0 and snap.wall_time > time0:
+                rate = (snap.step - step0) / (snap.wall_time - time0)
                 w.rate_label.setText(f"{rate:,.0f} steps/s")
             if self.running and not self.worker.paused:
                 w.state_label.setText("running")
@@ -327,7 +381,13 @@ class Controller(QObject):
             return
         if self.running and _stability_key(spec) == _stability_key(self.spec):
             return  # the run measures it at its step 0, without a second compile beside its own
-        self._rate_worker = RunWorker(lambda: _estimate(spec))
+        try:
+            check_resources(spec)
+        except SpecError as exc:
+            self._show_banner(f"Too large for this machine: {exc}")
+            self.window.params.child("train", "eta_crit").setValue("– (too large)")
+            return
+        self._rate_worker = RunWorker(lambda checkpoint: _estimate(spec, checkpoint))
         self._rate_worker.snapshotReady.connect(self._on_rate_ready)
         self._rate_worker.runFailed.connect(self._on_rate_failed)
         self._rate_thread = start_in_thread(self._rate_worker)
@@ -374,15 +434,22 @@ class Controller(QObject):
         path, _ = QFileDialog.getSaveFileName(self.window, "Save experiment", "experiment.toml",
                                               "Experiment (*.toml)")
         if path:
-            save_spec(spec, path)
+            try:
+                save_spec(spec, path)
+            except OSError as exc:
+                self._show_banner(f"Could not save {path}: {exc.strerror or exc}")
 
     def _on_export_triggered(self) -> None:
-        if not self.snapshots:
+        if self.record.last is None:
             self._show_banner("Nothing to export yet: start a run first.")
             return
         folder = QFileDialog.getExistingDirectory(self.window, "Export run into folder")
         if folder:
-            write_run(self.snapshots, self.spec, folder)
+            try:
+                write_run(self.record, self.spec, folder)
+            except (OSError, OutputError) as exc:
+                self._show_banner(f"Could not export: {exc}")
+                return
             self.window.state_label.setText(f"exported to {folder}")
 
     def _on_figure_triggered(self) -> None:
@@ -392,3 +459,11 @@ class Controller(QObject):
 
     def _on_about_triggered(self) -> None:
         AboutDialog(self.window).exec()
+
+
+def _keep_until_finished(thread, worker) -> None:
+    """Holds ``thread`` and its worker until the thread has ended (a QThread destroyed while it runs
+    aborts the process); ended ones are dropped at the next call."""
+    for entry in [e for e in _RETIRING if e[0].isFinished()]:
+        _RETIRING.discard(entry)
+    _RETIRING.add((thread, worker))

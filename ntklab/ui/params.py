@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pyqtgraph.parametertree import Parameter
 
-from ntklab.core import ACTIVATIONS, PRESETS
+from ntklab.core import ACTIVATIONS, PRESETS, TRAINABLE
+from ntklab.core.training import LINEARIZATIONS
+from ntklab.session.spec import PRECISIONS
 from ntklab.session import ExperimentSpec, spec_from_dict, spec_to_dict
 
 ACTIVATION_PARAMS = {  # every activation parameter the form knows, with its spin-box options
@@ -57,6 +59,15 @@ def make_parameters(spec: ExperimentSpec | None = None) -> Parameter:
             dict(name="snapshots", type="int", limits=(1, 100000)),
             dict(name="kernel_every", title="kernel & spectra every (snapshots)", type="int",
                  limits=(1, 100000)),
+            dict(name="trainable", title="layers trained", type="list", limits=list(TRAINABLE),
+                 tip="all: every layer; readout: only the last layer (random features, the NNGP kernel at "
+                     "infinite width); hidden: every layer but the readout"),
+            dict(name="precision", type="list", limits=list(PRECISIONS),
+                 tip="float32 (fast) or float64 (slower; resolves small eigenvalues and slow loss rates). "
+                     "The same seed gives the same initial network in both."),
+            dict(name="linearization", title="linearization trained in", type="list", limits=list(LINEARIZATIONS),
+                 tip="function space: f_lin = f(θ₀) + Θ̂₀(x, X)·b, exact for gradient descent and O(n²) per step; "
+                     "parameter space: a JVP and its transpose per step (the reference)"),
         ]),
         dict(name="infinite", title="Infinite width", type="group", children=[
             dict(name="enabled", title="compute NTK ∞ and NNGP", type="bool"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 
@@ -11,25 +12,41 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from ntklab.session import SpecError, TrainingDiverged
 
 
-class RunWorker(QObject):
-    """Advances ``make_run()``'s generator off the GUI thread.
+PROGRESS_S = 0.1  # progress reports between snapshots at most this often
 
-    Signals: ``runStarted``, ``snapshotReady(snapshot)``, ``runFailed(message)``, ``runFinished()``
-    (always last). ``stop``/``pause``/``resume`` may be called from any thread; they act between
-    snapshots. Connect the signals to bound slots of GUI-thread objects (queued connections).
+
+class RunWorker(QObject):
+    """Advances ``make_run(checkpoint)``'s generator off the GUI thread.
+
+    Signals: ``runStarted``, ``progressed(progress)`` (between compiled chunks, ≤ 10 a second),
+    ``snapshotReady(snapshot)``, ``runFailed(message)``, ``runFinished()`` (always last).
+    ``stop``/``pause``/``resume`` may be called from any thread; the run sees them at its next
+    checkpoint (≤ ~0.2 s apart) or snapshot. Connect the signals to bound slots of GUI-thread
+    objects (queued connections).
     """
 
     runStarted = Signal()
+    progressed = Signal(object)
     snapshotReady = Signal(object)
     runFailed = Signal(str)
     runFinished = Signal()
 
-    def __init__(self, make_run: Callable[[], Iterator]):
+    def __init__(self, make_run: Callable[[Callable], Iterator]):
         super().__init__()
         self._make_run = make_run
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._last_progress = 0.0
+
+    def checkpoint(self, progress=None) -> bool:
+        """The run's checkpoint: reports progress, blocks while paused, returns True to stop."""
+        now = time.monotonic()
+        if progress is not None and now - self._last_progress >= PROGRESS_S:
+            self._last_progress = now
+            self.progressed.emit(progress)
+        self._running.wait()
+        return self._stop.is_set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -50,7 +67,7 @@ class RunWorker(QObject):
         self.runStarted.emit()
         generator = None
         try:
-            generator = self._make_run()
+            generator = self._make_run(self.checkpoint)
             for snapshot in generator:
                 self.snapshotReady.emit(snapshot)
                 self._running.wait()
