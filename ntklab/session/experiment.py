@@ -49,6 +49,7 @@ from ntklab.session.spec import ExperimentSpec, SpecError
 CHUNK_SECONDS = 0.15  # a compiled chunk of training steps lasts about this long: Stop is seen between chunks
 MAX_CHUNK = 1 << 20
 REPLAY_SNAPSHOTS = 10  # snapshots drawn between the last snapshot and a divergence
+REPLAY_SECONDS = 2.0  # a divergence is replayed from the last snapshot when that takes at most this long
 
 __all__ = ["Experiment", "InfiniteWidth", "KernelSpectra", "Progress", "RunSpectra", "Snapshot",
            "TrainingDiverged", "critical_rate", "snapshot_schedule"]
@@ -250,6 +251,7 @@ class _Run:
             return
         self._prepare()
         state = self.state0
+        self.snap_state, self.step_seconds = (0, state), math.inf
         yield self._snapshot(self._observe(state, self.ntk0))
         last_yielded, prev_ntk = 0, self.ntk0
         chunk_len, compiled = 1, set()
@@ -269,6 +271,7 @@ class _Run:
                 if with_lin in compiled:  # the first call of a chunk function includes compiling it
                     elapsed = time.perf_counter() - started
                     chunk_len = int(np.clip(n * CHUNK_SECONDS / max(elapsed, 1e-6), 1, MAX_CHUNK))
+                    self.step_seconds = elapsed / n
                 compiled.add(with_lin)
                 self.step += n
                 self.last_loss = float(stats.loss)
@@ -284,7 +287,7 @@ class _Run:
             if not np.all(np.isfinite(obs.f_net)):  # the chunk's last update overflowed
                 yield from self._diverged(start, start_step, self.step)
             yield self._snapshot(obs)
-            last_yielded = self.step
+            last_yielded, self.snap_state = self.step, (self.step, state)
             if ntk_t is not None:
                 prev_ntk = ntk_t
 
@@ -464,6 +467,9 @@ class _Run:
     def _diverged(self, start: GDState, start_step: int, bad_step: int) -> Iterator[Snapshot]:
         """Replays from ``start`` (the state at ``start_step``) to the last finite step before
         ``bad_step``, yields snapshots on the way, then raises :class:`TrainingDiverged`."""
+        snap_step, snap_state = self.snap_state
+        if (start_step - snap_step) * self.step_seconds <= REPLAY_SECONDS:  # from the last snapshot: more points
+            start, start_step = snap_state, snap_step
         last_ok, from_step = bad_step - 1, start_step
         self.step = start_step
         chunk = self.chunks[self.lin_diverged == NOT_DIVERGED]

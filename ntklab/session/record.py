@@ -79,6 +79,13 @@ class RunRecord:
         self.first: Snapshot | None = None
         self.last: Snapshot | None = None
 
+    def __getstate__(self) -> dict:  # picklable (a sweep's worker processes send records back)
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __len__(self) -> int:
         return self._arrays.count
 

@@ -257,7 +257,7 @@ def spec_from_dict(data: dict[str, Any]) -> ExperimentSpec:
             raise
         except (ValueError, TypeError, OverflowError) as exc:
             text = str(exc)
-            raise SpecError(f"{name}.{text if len(text) < 400 else text[:380] + '…'}") from None
+            raise SpecError(f"{name}.{text if len(text) < 400 else text[:200] + ' … ' + text[-160:]}") from None
     model = parts["model"]
     if model.w_std == 0 and model.b_std == 0:
         raise SpecError("model.w_std: with w_std = b_std = 0 the network is the constant 0 and its NTK is 0; "
