@@ -254,10 +254,10 @@ def make_sphere_dataset(
     y_train = legendre(degree, x_train[:, 2] / np.sqrt(3.0)) + noise * rng.standard_normal(n_train)
     x_test = sphere_points(n_test, rng)
     y_test = legendre(degree, x_test[:, 2] / np.sqrt(3.0)).astype(dtype)
+    x_test = _col(x_test, dtype)
     return Dataset(
         x_train=_col(x_train, dtype), y_train=y_train.astype(dtype),
-        x_test=_col(x_test, dtype), y_test=y_test,
-        x_grid=_col(x_test, dtype), y_grid=y_test,
+        x_test=x_test, y_test=y_test, x_grid=x_test, y_grid=y_test,
         view="points",
         description=f"sphere: P_{degree}(cos polar angle), {n_train} points{_noise_word(noise, False)}",
         source_settings={"source": "sphere", "degree": degree},

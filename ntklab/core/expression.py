@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAX_LENGTH = 1000  # characters
-MAX_DEPTH = 40  # nesting of the parsed tree (operators, calls, parentheses)
+MAX_DEPTH = 40  # nesting of the parsed tree (calls, parentheses, unary and right-leaning operators)
 MAX_DIM = 100  # input names x1 … x100
 
 # name -> (number of arguments, the array function of a module ``xp``: numpy or jax.numpy)
@@ -183,8 +183,20 @@ def _compile(node: ast.AST, text: str, dim: int, depth: int) -> Callable:
             _fail(node, text, f"a function; call it with its argument(s), e.g. {node.id}(x)")
         _fail(node, text, f"not a known name; use {_names_hint(dim)}")
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        op, left, right = _BINARY[type(node.op)], sub(node.left), sub(node.right)
-        return lambda cols, xp: op(left(cols, xp), right(cols, xp))
+        # a left-leaning chain a + b − c + … is one level, evaluated in a loop: long sums stay shallow
+        chain = []
+        while isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            chain.append((_BINARY[type(node.op)], node.right))
+            node = node.left
+        first, rest = sub(node), [(op, sub(right)) for op, right in reversed(chain)]
+
+        def binary(cols, xp):
+            value = first(cols, xp)
+            for op, right in rest:
+                value = op(value, right(cols, xp))
+            return value
+
+        return binary
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         op, operand = _UNARY[type(node.op)], sub(node.operand)
         return lambda cols, xp: op(operand(cols, xp))
