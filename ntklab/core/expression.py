@@ -107,8 +107,10 @@ def parse_expression(text: str, dim: int = 1) -> Expression:
             tree = ast.parse(text, mode="eval")
         except SyntaxError as exc:
             column = max(1, min(exc.offset or 1, len(text) + 1))
+            hint = ("a number runs into a name; write a product with *, e.g. 2*x" if "decimal literal" in exc.msg
+                    else "check the operators and parentheses")
             raise ExpressionError(column, _token_at(text, column - 1),
-                                  f"not a valid expression ({exc.msg}); check the operators and parentheses") from None
+                                  f"not a valid expression ({exc.msg}); {hint}") from None
         except (RecursionError, MemoryError, ValueError):
             raise ExpressionError(1, text[:10], "too deeply nested; simplify the expression") from None
     fn = _compile(tree.body, text, dim, depth=1)

@@ -100,8 +100,8 @@ def _digits_dataset(d: DataSpec, dtype) -> Dataset:
             dtype=dtype,
         )
     except ValueError as exc:
-        raise SpecError(f"data.{exc} (the digits {sorted(d.digits_positive + d.digits_negative)} have "
-                        f"{len(x)} images)") from None
+        raise SpecError(f"data.{str(exc).rstrip('.')}; the digits {sorted(d.digits_positive + d.digits_negative)} "
+                        f"have {len(x)} images.") from None
 
 
 # --- CSV -----------------------------------------------------------------------------------------
@@ -257,4 +257,4 @@ def _csv_dataset(d: DataSpec, dtype) -> Dataset:
             dtype=dtype,
         )
     except ValueError as exc:
-        raise SpecError(f"data.{exc} ({table.path.name})") from None
+        raise SpecError(f"data.{str(exc).rstrip('.')}; {table.path.name} has {len(table.y)} rows.") from None

@@ -137,3 +137,8 @@ def test_fuzz_never_raises_anything_but_expression_error():
         accepted += 1
         assert f(x).shape == (7,)  # evaluation raises nothing (non-finite values are the caller's matter)
     assert accepted > 50  # the vocabulary does reach valid expressions, so both paths were exercised
+
+
+def test_a_number_running_into_a_name_gets_a_hint():
+    with pytest.raises(ExpressionError, match=r"column 5, '2': .*write a product with \*, e.g. 2\*x"):
+        parse_expression("sin(2x)")
