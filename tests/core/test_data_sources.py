@@ -243,3 +243,19 @@ def test_eigenvalues_in_float32_agree_with_float64():
     eps = np.finfo(np.float32).eps  # kernel values rounded at ~eps·μ₀; 512 nodes add ~√512 of them
     np.testing.assert_allclose(mu32_circle, mu64_circle, rtol=0, atol=50 * eps * mu64_circle[0])
     np.testing.assert_allclose(mu32_sphere, mu64_sphere, rtol=0, atol=50 * eps * mu64_sphere[0])
+
+
+def test_eigenvalue_decay_and_parity_match_the_theory(x64):
+    """Bietti & Mairal 2019 (NeurIPS, Prop. 5 and Thm. 1): the ReLU NTK on the sphere S^{d−1} ⊂ ℝ^d has
+    μ_k ~ C k^{−d}; without biases the two-layer network's μ_k vanish for odd k ≥ 3 (even k do not)."""
+    spec = MLPSpec()
+    ks = np.arange(16, 129)
+    slope = np.polyfit(np.log(ks), np.log(circle_eigenvalues(spec, 128)[16:]), 1)[0]
+    assert abs(slope + 2) < 0.05  # d = 2 (seen: −2.004)
+    ls = np.arange(12, 65)
+    slope = np.polyfit(np.log(ls), np.log(sphere_eigenvalues(spec, 64, n_quad=1024)[12:]), 1)[0]
+    assert abs(slope + 3) < 0.1  # d = 3 (seen: −2.96)
+    no_bias = MLPSpec(depth=1, b_std=0.0)
+    for mu in (circle_eigenvalues(no_bias, 20), sphere_eigenvalues(no_bias, 20)):
+        assert np.all(np.abs(mu[3::2]) < 1e-12 * mu[0])  # odd k ≥ 3: zero but for rounding
+        assert np.all(mu[0::2] > 1e-5 * mu[0]) and mu[1] > 1e-3 * mu[0]
