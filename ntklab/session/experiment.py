@@ -161,20 +161,25 @@ class _Model:
     ntk_rows: Callable  # (start, stop) -> Θ̂₀(X[start:stop], X)
 
 
-def _check_data(data: Dataset, dtype) -> None:
+def _check_data(data: Dataset, dtype, source: str) -> None:
+    """Non-finite data is a data problem (named so), not a learning-rate one."""
+    where = {"expression": "data.expression", "csv": "data.csv_path"}.get(source, "data.noise, the target")
     for name, value in (("inputs", data.x_train), ("training targets", data.y_train), ("test inputs", data.x_test),
                         ("test targets", data.y_test), ("grid", data.x_grid)):
         if not np.all(np.isfinite(value)):
+            big = np.abs(np.asarray(value, np.float64))
+            largest = np.nanmax(big) if not np.all(np.isnan(big)) else math.nan
             raise SpecError(f"data: the {name} are not finite in {np.dtype(dtype).name} (largest magnitude "
-                            f"{np.nanmax(np.abs(np.asarray(value, np.float64))):.3g}); check data.noise, the target "
-                            f"and the input range, or use train.precision = float64.")
+                            f"{largest:.3g}); check "
+                            f"{where} and the input range, or use train.precision = float64.")
 
 
 def _model(spec: ExperimentSpec) -> _Model:
     """Builds the run's data and θ0. θ0 is drawn in float32 and cast, so both precisions start alike."""
     dtype = float_dtype()
-    data = build_dataset(spec.data, dtype)
-    _check_data(data, dtype)
+    with np.errstate(all="ignore"):  # overflow is reported by _check_data, by name
+        data = build_dataset(spec.data, dtype)
+    _check_data(data, dtype, spec.data.source)
     m = spec.model
     theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(spec.train.seed), dtype=jnp.float32)
     theta0 = jax.tree_util.tree_map(lambda a: a.astype(dtype), theta0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 
 import tomli_w
 
-from ntklab.core.data import PRESETS
+from ntklab.core.data import LABEL_KINDS, PLANE_PRESETS, PRESETS
+from ntklab.core.expression import MAX_DIM, MAX_LENGTH, ExpressionError, parse_expression
 from ntklab.core.network import TRAINABLE, MLPSpec
 from ntklab.core.training import LINEARIZATIONS
 
@@ -41,10 +43,39 @@ def _is_real(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+SOURCES = ("preset", "plane", "circle", "sphere", "expression", "csv", "digits")
+MAX_GRID = 100_000
+MAX_FREQUENCY = 1000
+MAX_DEGREE = 100
+
+
+def _is_column(v) -> bool:
+    return isinstance(v, str) or (_is_int(v) and v >= 0)
+
+
+def _tuple_of(spec, name: str, ok, fix: str) -> None:
+    """A list setting stored as a tuple (hashable specs); every item must pass ``ok``."""
+    value = getattr(spec, name)
+    _check(isinstance(value, (list, tuple)) and all(ok(v) for v in value), f"data.{name}", value, fix)
+    object.__setattr__(spec, name, tuple(value))
+
+
 @dataclass(frozen=True)
 class DataSpec:
-    """1-D regression: ``preset`` target on [x_min, x_max], ``n_train`` noisy points, ``n_test`` clean ones."""
+    """The run's data: ``source`` and its settings, flat in ``[data]`` (README, "Data").
 
+    preset: today's 1-D targets on [x_min, x_max]; plane: ``plane_target`` on [x_min, x_max]²;
+    circle: Σ amplitudes·cos(kθ) + sin_amplitudes·sin(kθ) over ``frequencies``; sphere: the zonal
+    harmonic of ``degree``; expression: ``expression`` of x1 … x_``dim`` on [x_min, x_max]^dim; csv:
+    ``csv_path``'s ``input_columns`` → ``target_column`` (by header name or 0-based index; empty:
+    every other column / the last one), ``standardize``d, refused unless its SHA-256 is
+    ``csv_sha256`` when that is set; digits: ``digits_positive`` (+1) vs ``digits_negative`` (−1).
+    ``random_labels`` replaces the training targets by ``label_kind`` labels ('sign': ±1,
+    'gaussian') from ``seed``. ``n_grid``: how many points the plots evaluate (line and circle:
+    n_grid; plane: ⌊√n_grid⌋ per side). Settings of another source are type-checked and ignored.
+    """
+
+    source: str = "preset"
     preset: str = "sin"
     n_train: int = 16
     n_test: int = 200
@@ -52,8 +83,26 @@ class DataSpec:
     seed: int = 0
     x_min: float = -2.0
     x_max: float = 2.0
+    n_grid: int = 200
+    random_labels: bool = False
+    label_kind: str = "sign"
+    plane_target: str = "bump"
+    frequencies: tuple = (1, 3)
+    amplitudes: tuple = (1.0, 0.5)
+    sin_amplitudes: tuple = ()
+    degree: int = 2
+    expression: str = "sin(2*x)"
+    dim: int = 1
+    csv_path: str = ""
+    input_columns: tuple = ()
+    target_column: str | int = ""
+    standardize: bool = True
+    csv_sha256: str = ""
+    digits_positive: tuple = (5, 6, 7, 8, 9)
+    digits_negative: tuple = (0, 1, 2, 3, 4)
 
     def __post_init__(self):
+        _check(self.source in SOURCES, "data.source", self.source, f"choose one of {', '.join(SOURCES)}")
         _check(self.preset in PRESETS, "data.preset", self.preset, f"choose one of {', '.join(PRESETS)}")
         _check(_is_int(self.n_train) and self.n_train >= 1, "data.n_train", self.n_train, "use an integer ≥ 1")
         _check(_is_int(self.n_test) and self.n_test >= 1, "data.n_test", self.n_test, "use an integer ≥ 1")
@@ -61,6 +110,64 @@ class DataSpec:
         _check(_is_int(self.seed) and self.seed >= 0, "data.seed", self.seed, "use an integer ≥ 0")
         _check(_is_real(self.x_min), "data.x_min", self.x_min, "use a finite number")
         _check(_is_real(self.x_max) and self.x_max > self.x_min, "data.x_max", self.x_max, "use a number above data.x_min")
+        _check(_is_int(self.n_grid) and 2 <= self.n_grid <= MAX_GRID, "data.n_grid", self.n_grid,
+               f"use an integer from 2 to {MAX_GRID} (the plane uses ⌊√n_grid⌋ points per side)")
+        _check(isinstance(self.random_labels, bool), "data.random_labels", self.random_labels, "use true or false")
+        _check(self.label_kind in LABEL_KINDS, "data.label_kind", self.label_kind,
+               f"choose one of {', '.join(LABEL_KINDS)}")
+        _check(self.plane_target in PLANE_PRESETS, "data.plane_target", self.plane_target,
+               f"choose one of {', '.join(PLANE_PRESETS)}")
+        _tuple_of(self, "frequencies", lambda k: _is_int(k) and 0 <= k <= MAX_FREQUENCY,
+                  f"use a list of integers from 0 to {MAX_FREQUENCY}, e.g. [1, 3]")
+        _tuple_of(self, "amplitudes", _is_real, "use a list of finite numbers, one per frequency, e.g. [1.0, 0.5]")
+        _tuple_of(self, "sin_amplitudes", _is_real, "use a list of finite numbers, one per frequency, or []")
+        _check(_is_int(self.degree) and 0 <= self.degree <= MAX_DEGREE, "data.degree", self.degree,
+               f"use an integer from 0 to {MAX_DEGREE}")
+        _check(isinstance(self.expression, str), "data.expression", self.expression,
+               "write the target as text, e.g. 'sin(2*x)'")
+        if len(self.expression) > MAX_LENGTH:
+            raise SpecError(f"data.expression: {len(self.expression)} characters is too long; "
+                            f"keep it to {MAX_LENGTH}.")
+        _check(_is_int(self.dim) and 1 <= self.dim <= MAX_DIM, "data.dim", self.dim, f"use an integer from 1 to {MAX_DIM}")
+        _check(isinstance(self.csv_path, str), "data.csv_path", self.csv_path, "give the path of a CSV file as text")
+        _tuple_of(self, "input_columns", _is_column,
+                  "use a list of column names (text) or 0-based indices, or [] for every column but the target")
+        _check(_is_column(self.target_column), "data.target_column", self.target_column,
+               "use a column name (text), a 0-based index, or '' for the last column")
+        _check(isinstance(self.standardize, bool), "data.standardize", self.standardize, "use true or false")
+        _check(isinstance(self.csv_sha256, str) and (self.csv_sha256 == "" or re.fullmatch(r"[0-9a-fA-F]{64}", self.csv_sha256)),
+               "data.csv_sha256", self.csv_sha256, "use the file's SHA-256 as 64 hexadecimal digits, or '' not to check it")
+        for name in ("digits_positive", "digits_negative"):
+            _tuple_of(self, name, lambda v: _is_int(v) and 0 <= v <= 9, "use a list of digits from 0 to 9, e.g. [5, 6, 7, 8, 9]")
+        self._check_source()
+
+    def _check_source(self) -> None:
+        """The checks that tie settings together, for the chosen source only."""
+        if self.source == "circle":
+            _check(len(self.frequencies) >= 1 and len(set(self.frequencies)) == len(self.frequencies),
+                   "data.frequencies", list(self.frequencies), "give at least one frequency, each once, e.g. [1, 3]")
+            _check(len(self.amplitudes) == len(self.frequencies), "data.amplitudes", list(self.amplitudes),
+                   f"give one amplitude per frequency ({len(self.frequencies)})")
+            _check(len(self.sin_amplitudes) in (0, len(self.frequencies)), "data.sin_amplitudes",
+                   list(self.sin_amplitudes), f"give one per frequency ({len(self.frequencies)}) or []")
+        elif self.source == "expression":
+            try:
+                parse_expression(self.expression, self.dim)
+            except ExpressionError as exc:
+                raise SpecError(f"data.{exc}") from None
+        elif self.source == "csv":
+            _check(self.csv_path.strip() != "", "data.csv_path", self.csv_path,
+                   "give the path of a CSV file (data.source = 'csv')")
+            columns = list(self.input_columns)
+            _check(len(set(columns)) == len(columns), "data.input_columns", columns, "name each column once")
+            _check(self.target_column == "" or self.target_column not in columns, "data.target_column",
+                   self.target_column, "use a column that is not among data.input_columns")
+        elif self.source == "digits":
+            pos, neg = self.digits_positive, self.digits_negative
+            _check(len(pos) >= 1 and len(set(pos)) == len(pos), "data.digits_positive", list(pos),
+                   "give at least one digit, each once")
+            _check(len(neg) >= 1 and len(set(neg)) == len(neg) and not set(pos) & set(neg), "data.digits_negative",
+                   list(neg), "give at least one digit, each once, none of them in data.digits_positive")
 
 
 MAX_STEPS = 10**9
@@ -201,8 +308,8 @@ def _check_types(section: str, cls, values: dict) -> None:
             continue
         value, default = values[f.name], _default(f)
         name = f"{section}.{f.name}"
-        if default is None or isinstance(default, tuple):
-            continue
+        if default is None or isinstance(default, tuple) or "|" in str(f.type):
+            continue  # optional, list-valued or several-typed settings check themselves
         kind = type(default)
         ok = (isinstance(value, bool) if kind is bool else
               isinstance(value, int) and not isinstance(value, bool) if kind is int else

@@ -94,9 +94,15 @@ def apply_spec(root: Parameter, spec: ExperimentSpec) -> None:
     """Writes ``spec`` into the form (one source of truth: the spec)."""
     values = spec_to_dict(spec)
     act_params = {**ACTIVATIONS[spec.model.activation].defaults, **values["model"].pop("activation_params")}
+    kept = {}
     for section, entries in values.items():
+        names = {c.name() for c in root.child(section).children()}
         for name, value in entries.items():
-            root.child(section, name).setValue(value)
+            if name in names:
+                root.child(section, name).setValue(value)
+            else:  # no widget for it (yet): kept as given, merged back by spec_from_params
+                kept.setdefault(section, {})[name] = value
+    root.opts["settings_without_widget"] = kept
     group = root.child("model", "activation_params")
     for name in ACTIVATION_PARAMS:
         if name in act_params:
@@ -117,8 +123,9 @@ def spec_from_params(root: Parameter) -> ExperimentSpec:
     """Reads the form into a new spec; raises SpecError naming the field when a value is bad."""
     data = {}
     for section in SECTIONS:
-        data[section] = {c.name(): c.value() for c in root.child(section).children()
-                         if c.name() != "activation_params" and not c.readonly()}
+        data[section] = {**root.opts.get("settings_without_widget", {}).get(section, {}),
+                         **{c.name(): c.value() for c in root.child(section).children()
+                            if c.name() != "activation_params" and not c.readonly()}}
     valid = ACTIVATIONS[data["model"]["activation"]].defaults
     group = root.child("model", "activation_params")
     data["model"]["activation_params"] = {
