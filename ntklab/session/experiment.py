@@ -157,7 +157,8 @@ class _Model:
     mask: list
     x_train: jax.Array
     y_train: jax.Array
-    x_all: jax.Array  # [train | test | grid]
+    x_all: jax.Array  # [train | test | grid], or [train | test] when the grid is the test set
+    grid_is_test: bool
     ntk_rows: Callable  # (start, stop) -> Θ̂₀(X[start:stop], X)
 
 
@@ -184,7 +185,10 @@ def _model(spec: ExperimentSpec) -> _Model:
     theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(spec.train.seed), dtype=jnp.float32)
     theta0 = jax.tree_util.tree_map(lambda a: a.astype(dtype), theta0)
     x_train = jnp.asarray(data.x_train)
-    x_all = jnp.concatenate([x_train, jnp.asarray(data.x_test), jnp.asarray(data.x_grid)])
+    # 'points' views plot predicted vs true on the test points: the grid is the test set, evaluated once
+    grid_is_test = data.x_grid.shape == data.x_test.shape and np.array_equal(data.x_grid, data.x_test)
+    parts = [x_train, jnp.asarray(data.x_test)] + ([] if grid_is_test else [jnp.asarray(data.x_grid)])
+    x_all = jnp.concatenate(parts)
     trainable = spec.train.trainable
 
     @jax.jit
@@ -193,7 +197,7 @@ def _model(spec: ExperimentSpec) -> _Model:
 
     return _Model(data=data, apply_fn=make_apply_fn(m), theta0=theta0,
                   mask=trainable_mask(m, theta0, trainable), x_train=x_train,
-                  y_train=jnp.asarray(data.y_train), x_all=x_all,
+                  y_train=jnp.asarray(data.y_train), x_all=x_all, grid_is_test=grid_is_test,
                   ntk_rows=lambda start, stop: rows(theta0, x_train[start:stop]))
 
 
@@ -354,7 +358,8 @@ class _Run:
             ntk0=ntk0, ntk0_norm=float(np.linalg.norm(ntk0)) or 1.0,
             theta0_norm=_tree_norm(model.theta0) or 1.0, eig0=eig0, eta_crit=eta_crit, infinite=infinite,
             ntk_predict=ntk_predict, run_spectra=run_spectra, backend=jax.default_backend(),
-            precision=tr.precision, eps=float(np.finfo(float_dtype()).eps), notes=tuple(fixed_notes))
+            precision=tr.precision, eps=float(np.finfo(float_dtype()).eps), notes=tuple(fixed_notes),
+            grid_is_test=model.grid_is_test)
 
     def _make_evaluate(self, offset_all):
         """The jitted per-snapshot evaluation; large fixed arrays are its arguments, not constants."""
@@ -392,10 +397,11 @@ class _Run:
         spec, data = self.spec, self.model.data
         notes = []
         kw = {} if spec.train.trainable == "all" else {"trainable": spec.train.trainable}
-        x_rest = np.concatenate([data.x_test, data.x_grid])
+        grid_is_test = self.model.grid_is_test
+        x_rest = data.x_test if grid_is_test else np.concatenate([data.x_test, data.x_grid])
         k_dd = analytic_kernels(spec.model, data.x_train, **kw)
         k_rd = analytic_kernels(spec.model, x_rest, data.x_train, **kw)
-        n_test = len(data.x_test)
+        n_test = 0 if grid_is_test else len(data.x_test)  # where the grid's rows start in k_rd
         if not all(np.all(np.isfinite(a)) for a in (k_dd.ntk, k_dd.nngp, k_rd.ntk, k_rd.nngp)):
             return None, None, None, ["NTK ∞ and NNGP not drawn: the analytic kernel is not finite at these "
                                       "settings (its variances overflow); lower model.w_std or model.depth."]
@@ -512,9 +518,16 @@ def _run_spectra(spec, eig0, ntk0, y, infinite, grid_ntk, data) -> RunSpectra:
         eig_ntk0=eig0.values, energy_ntk0=sp.target_energy(eig0, y),
         alignment_ntk0=sp.kernel_target_alignment(ntk0, y), eig_ntk_inf=eig_ntk_inf,
         eig_nngp_inf=eig_nngp_inf, energy_ntk_inf=energy_inf, alignment_ntk_inf=alignment_inf,
-        eigenfunctions=functions, order=np.argsort(data.x_train[:, 0], kind="stable"),
+        eigenfunctions=functions, order=_order(data),
         eps=float(np.finfo(float_dtype()).eps),
     )
+
+
+def _order(data: Dataset) -> np.ndarray:
+    """Training points in the order the kernel heatmaps show them: by angle on the circle, else by x₁."""
+    x = np.asarray(data.x_train, np.float64)
+    key = np.arctan2(x[:, 1], x[:, 0]) if getattr(data, "view", "line") == "circle" else x[:, 0]
+    return np.argsort(key, kind="stable")
 
 
 def _tree_norm(tree) -> float:
