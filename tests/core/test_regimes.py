@@ -37,7 +37,8 @@ def _slope(widths, values) -> float:
 
 
 @pytest.mark.parametrize("field,value,expect", [
-    ("parameterization", "muP", "parameterization: 'muP' is not valid; use one of 'ntk', 'standard', 'mup', 'mean_field'"),
+    ("parameterization", "muP",
+     "parameterization: 'muP' is not valid; use one of 'ntk', 'standard', 'mup', 'mean_field'"),
     ("architecture", "cnn", "architecture: 'cnn' is not valid; use one of 'mlp', 'resnet'"),
     ("branch_scale", 0.0, "branch_scale: 0.0 is not valid; use a finite number > 0"),
     ("branch_scale", -1.0, "branch_scale: -1.0 is not valid"),
@@ -117,8 +118,9 @@ def test_mup_at_init_is_ntk_with_a_readout_sqrt_n_smaller(x64, architecture, dep
     p_ntk, p_mup = init_params(ntk, 3, key=key), init_params(mup, 3, key=key)
     x = jax.random.normal(jax.random.key(1), (5, 3))
     readout_bias = 0.3 * p_ntk[-1][1][0]
-    np.testing.assert_allclose(make_apply_fn(mup)(p_mup, x), (make_apply_fn(ntk)(p_ntk, x) - readout_bias) / math.sqrt(96),
-                               rtol=1e-12, atol=1e-15)
+    f_ntk = make_apply_fn(ntk)(p_ntk, x)
+    np.testing.assert_allclose(make_apply_fn(mup)(p_mup, x), (f_ntk - readout_bias) / math.sqrt(96), rtol=1e-12,
+                               atol=1e-15)
     for trainable in ("all", "readout", "hidden"):
         np.testing.assert_allclose(empirical_ntk(mup, p_mup, x, trainable=trainable),
                                    empirical_ntk(ntk, p_ntk, x, trainable=trainable), rtol=1e-12)
@@ -155,7 +157,7 @@ def test_mean_field_is_mup_by_the_abc_symmetry(x64):
 #
 # With x^l = O(1) coordinates at init (true in all four rows), f0 has variance n·n^(−2(a+b)_readout),
 # and the backward signal δ^l below the readout has ‖δ^l‖² ~ n·n^(−2(a+b)_readout) (hidden a+b = ½ keep
-# its size). Layer l's NTK term is n^(−c)·n^(−2a_l)·‖x^(l−1)‖²·‖δ^l‖², with ‖x‖² ~ n (d for the input):
+# its size). Layer l's NTK term is n^(−c)·n^(−2a_l)·‖x^(l−1)‖²·‖δ^l‖², ‖x‖² ~ n (d for the input):
 #   exponent of f0²: 1 − 2(a+b)_readout          ntk, standard: 0    mup, mean_field: −1
 #   readout term: −c − 2a_readout + 1             ntk 0, standard 1, mup 0, mean_field 1 − 2 + 1 = 0
 #   hidden term:  −c − 2a + 1 + 1 − 2(a+b)_ro     ntk 0, standard 1, mup 0
@@ -196,7 +198,7 @@ def test_ntk_and_output_scale_with_width_follow_the_table(parameterization, dept
 
 
 def _feature_movement(spec, steps=5, eta=0.5, seeds=2):
-    """‖h_l(t) − h_l(0)‖/‖h_l(0)‖ per hidden layer after ``steps`` of GD at η·n^(−c) on L = ‖f − y‖²/(2n)."""
+    """‖h_l(t) − h_l(0)‖/‖h_l(0)‖ per hidden layer after ``steps`` of GD at η·n^(−c) on ‖f − y‖²/(2n)."""
     x = jnp.linspace(-2, 2, 16).reshape(-1, 1)
     x = jnp.concatenate([x, jnp.cos(x)], axis=1)
     y = jnp.sin(2 * x[:, 0])
