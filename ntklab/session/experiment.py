@@ -48,6 +48,7 @@ from ntklab.session.spec import ExperimentSpec, SpecError
 
 CHUNK_SECONDS = 0.15  # a compiled chunk of training steps lasts about this long: Stop is seen between chunks
 MAX_CHUNK = 1 << 20
+LIN_LIMIT = 1e3  # a linearization whose loss grows 10³-fold has diverged (core/training.py: GDConsts)
 REPLAY_SNAPSHOTS = 10  # snapshots drawn between the last snapshot and a divergence
 REPLAY_SECONDS = 2.0  # a divergence is replayed from the last snapshot when that takes at most this long
 
@@ -326,9 +327,11 @@ class _Run:
         ntk0_all = (jax.jit(lambda p, x1, x2: empirical_ntk(m, p, x1, x2, trainable=trainable))(
                         model.theta0, model.x_all, model.x_train) if function_space else jnp.zeros((0, 0), fa0_all.dtype))
         self.ntk0_all = ntk0_all
+        loss0 = half_mse(fa0_all[:n], model.y_train)
         self.consts = GDConsts(frozen=frozen, theta0=train0, x=model.x_train, y=model.y_train,
                                offset=offset_all[:n], fa0=fa0_all[:n],
-                               ntk0=ntk0_all[:n] if function_space else ntk0_all)
+                               ntk0=ntk0_all[:n] if function_space else ntk0_all,
+                               lin_limit=LIN_LIMIT * loss0 + jnp.finfo(loss0.dtype).tiny)
         lin0 = jnp.zeros(n, fa0_all.dtype) if function_space else train0
         self.state0 = GDState(train0, lin0)
         kw = dict(alpha=alpha, learning_rate=tr.learning_rate, lr_scale=learning_rate_scale(m),
@@ -396,7 +399,7 @@ class _Run:
         the analytic NTK between grid and training points (G, n); plus notes on what failed."""
         spec, data = self.spec, self.model.data
         notes = []
-        kw = {} if spec.train.trainable == "all" else {"trainable": spec.train.trainable}
+        kw = {"trainable": spec.train.trainable}
         grid_is_test = self.model.grid_is_test
         x_rest = data.x_test if grid_is_test else np.concatenate([data.x_test, data.x_grid])
         k_dd = analytic_kernels(spec.model, data.x_train, **kw)
@@ -472,7 +475,8 @@ class _Run:
         why = (f"with its kernel fixed at Θ̂₀ its top mode grows by |1 − ηλ_max/n| = "
                f"{abs(1 - tr.learning_rate * lam / n):.3g} per step (η = {tr.learning_rate:g} > η_crit = "
                f"{self.eta_crit:.4g}); the network trains on: its kernel can move (the catapult phase, "
-               f"Lewkowycz et al. 2020)" if tr.learning_rate > self.eta_crit else "its loss became inf or NaN")
+               f"Lewkowycz et al. 2020)" if tr.learning_rate > self.eta_crit else
+               "its loss grew a thousandfold or became inf or NaN")
         self.notes += (f"The linearization diverged at step {step}: {why}.",)
 
     def _diverged(self, start: GDState, start_step: int, bad_step: int) -> Iterator[Snapshot]:
