@@ -68,37 +68,36 @@ def _abrelu_fn(x, a=0.0, b=1.0):
 def _abrelu_kernel(q11, q22, q12, a=0.0, b=1.0):
     """Arc-cosine kernel of ABReLU, without the factor 2 (Cho & Saul 2009; nt's convention).
 
-    s = √(q11·q22 − q12²) is computed as √(q11·q22)·√((1 − ρ)(1 + ρ)) from the correlation ρ: the
-    difference of products cancels (in float32 it cost ~3e-5·max|K| on the default NTK), and a
-    point with itself (q11 = q22 = q12) gets ρ = 1, s = 0 and θ = 0 exactly.
+    s = √(q11·q22 − q12²) is computed as √((g − q12)(g + q12)) with g = √(q11·q22), i.e. g·√((1 − ρ)(1 + ρ))
+    through the correlation ρ = q12/g: the difference of products cancels (in float32 it cost
+    ~3e-5·max|K| on the default NTK), and a point with itself (q11 = q22 = q12) gets s = 0 and θ = 0 exactly.
     """
-    g, rho, sin = _correlation(q11, q22, q12)
-    theta = _angle(sin, rho)
+    g, lo, hi = _gram(q11, q22, q12)
+    s = jnp.sqrt(lo * hi)
+    theta = _angle(s, q12, g)
     f = (a - b) ** 2 / (2 * math.pi)
     dot = (a * a + b * b) / 2 - f * theta
-    return f * (g * sin) + dot * q12, dot
+    return f * s + dot * q12, dot
 
 
-def _correlation(q11, q22, q12):
-    """``(√(q11·q22), ρ, √((1 − ρ)(1 + ρ)))`` with ρ = q12/√(q11·q22) clipped to [−1, 1] (0 where a
-    variance is 0). (1 − ρ) and (1 + ρ) are exact where they are small, so √(1 − ρ²) has no cancellation."""
+def _gram(q11, q22, q12):
+    """``(g, g − q12, g + q12)`` with g = √(q11·q22), the last two clipped at 0: their product is
+    q11·q22 − q12² = g²(1 − ρ)(1 + ρ) without cancellation (each factor is exact where it is small)."""
     g = jnp.sqrt(q11 * q22)
-    rho = jnp.clip(jnp.where(g > 0, q12 / jnp.where(g > 0, g, 1.0), 0.0), -1.0, 1.0)
-    return g, rho, jnp.sqrt((1 - rho) * (1 + rho))
+    return g, jnp.maximum(g - q12, 0.0), jnp.maximum(g + q12, 0.0)
 
 
-def _angle(s, c):
-    """arctan2(s, c) for s ≥ 0 (±0 included), in [0, π], with arctan2(0, ±0) = π/2 as nt fills it.
+def _angle(s, c, r):
+    """arctan2(s, c) for s ≥ 0 (c = ±0 included), given r = √(s² + c²); in [0, π], and π/2 at s = c = 0
+    as nt fills it.
 
-    One ``arctan`` of a ratio of magnitude ≤ 1 (XLA's CPU arctan2 is several times slower, and this
-    angle is the hot loop of every ReLU-family kernel): the cotangent c/s where s > |c| (the angle
-    is within π/4 of π/2, c = ±0 included), else the tangent s/c shifted by π where c < 0.
+    By the half angle, tan(θ/2) = s/(r + c) = (r − c)/s, each form where it has no cancellation: one
+    division and one ``arctan`` (XLA's CPU arctan2 is several times slower, and this angle is the hot
+    loop of every ReLU-family kernel). c = ±0, s > 0 gives (r − c)/s = 1, θ = π/2.
     """
-    steep = s > jnp.abs(c)
-    den = jnp.where(steep, s, c)
-    t = jnp.arctan(jnp.where(steep, c, s) / jnp.where(den == 0, 1.0, den))
-    theta = jnp.where(steep, math.pi / 2 - t, jnp.where(c < 0, t + math.pi, t))
-    return jnp.where((s == 0) & (c == 0), math.pi / 2, theta)
+    positive = c > 0
+    theta = 2 * jnp.arctan(jnp.where(positive, s, r - c) / jnp.where(positive, r + c, s))
+    return jnp.where(r > 0, theta, math.pi / 2)
 
 
 def _relu_fn(x):
@@ -210,8 +209,8 @@ def _tanh_kernel(q11, q22, q12):
     q11, q22, q12 = jnp.broadcast_arrays(q11, q22, q12)
     # q11 takes the larger variance: then k(x, x') and k(x', x) are the same sum, exactly symmetric.
     q11, q22 = jnp.maximum(q11, q22), jnp.minimum(q11, q22)
-    g, _, sin = _correlation(q11, q22, q12)
-    det = (g * sin) ** 2
+    _, lo, hi = _gram(q11, q22, q12)
+    det = lo * hi  # q11·q22 − q12², without cancellation
     inner_q11, inner_q12 = q11[..., None], q12[..., None]
 
     def outer(carry, node):

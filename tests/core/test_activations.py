@@ -20,8 +20,9 @@ def test_angle_is_arctan2_on_the_whole_range(dtype):
     s = np.array(_MAGNITUDES, dtype)
     c = np.concatenate([s, -s])  # -0.0 included
     s_grid, c_grid = np.meshgrid(s, c)
+    r_grid = np.hypot(s_grid, c_grid)  # _angle takes r = √(s² + c²), which the kernels have at hand
     with jax.enable_x64(dtype == np.float64):
-        got = np.asarray(_angle(jnp.asarray(s_grid), jnp.asarray(c_grid)))
+        got = np.asarray(_angle(jnp.asarray(s_grid), jnp.asarray(c_grid), jnp.asarray(r_grid)))
     assert got.dtype == dtype
     ref = np.arctan2(s_grid.astype(np.float64), c_grid.astype(np.float64))
     ref[(s_grid == 0) & (c_grid == 0)] = math.pi / 2
