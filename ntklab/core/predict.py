@@ -4,7 +4,7 @@ Conventions of neural-tangents' ``predict`` (Lee et al. 2019, eq. 9–10): the l
 ‖f − y‖²/(2n) with n = y_train.size, time is multiplied by ``learning_rate``, and ``diag_reg`` is
 relative: K + diag_reg·tr(K)/n_train·I.
 
-Precision: every matrix product runs at full precision (``jax.default_matmul_precision("highest")``;
+Precision: every matrix product runs at full precision (:func:`~ntklab.core.precision.full_precision`;
 JAX's default for float32 on recent NVIDIA GPUs is TF32, ~1e-3 relative). The t = ∞ solve never
 returns NaN silently: a non-finite Cholesky factor is retried in float64 on the host (NumPy), and
 where K + reg is not positive definite even there, :class:`KernelSolveError` says how large
@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
+
+from ntklab.core.precision import full_precision
 
 # Relative rounding of the kernel entries that the variance's rounding bound allows, in units of the
 # kernel dtype's ε (analytic kernels in float32 measure ≲ 30ε of max|K| at depth 2: tests/core/test_float32.py).
@@ -76,12 +78,12 @@ def _eigh(k_reg):
 
 
 @jax.jit
+@full_precision
 def _flow_mean(evals, evecs, k_td, residual, f0, scale):
     """f0 + K_td V diag((1 − e^{−λ·scale})/λ) Vᵀ r, matrix–vector products only."""
-    with jax.default_matmul_precision("highest"):
-        safe = jnp.where(evals > 0, evals, 1.0)
-        gain = jnp.where(evals > 0, -jnp.expm1(-evals * scale) / safe, scale)
-        return f0 + k_td @ (evecs @ (gain[:, None] * (evecs.T @ residual)))
+    safe = jnp.where(evals > 0, evals, 1.0)
+    gain = jnp.where(evals > 0, -jnp.expm1(-evals * scale) / safe, scale)
+    return f0 + k_td @ (evecs @ (gain[:, None] * (evecs.T @ residual)))
 
 
 @jax.jit
@@ -90,18 +92,18 @@ def _cholesky(k_reg):
 
 
 @jax.jit
+@full_precision
 def _cho_mean(cho_lower, k_td, residual, f0):
     """f0 + K_td (LLᵀ)⁻¹ r."""
-    with jax.default_matmul_precision("highest"):
-        return f0 + k_td @ jsl.cho_solve((cho_lower, True), residual)
+    return f0 + k_td @ jsl.cho_solve((cho_lower, True), residual)
 
 
 @jax.jit
+@full_precision
 def _cho_variance(cho_lower, k_td, diag_tt):
     """(K_tt − ‖L⁻¹K_dt‖², A = (LLᵀ)⁻¹ K_dt (n, m))."""
-    with jax.default_matmul_precision("highest"):
-        v = jsl.solve_triangular(cho_lower, k_td.T, lower=True)
-        return diag_tt - jnp.sum(v * v, axis=0), jsl.solve_triangular(cho_lower, v, lower=True, trans=1)
+    v = jsl.solve_triangular(cho_lower, k_td.T, lower=True)
+    return diag_tt - jnp.sum(v * v, axis=0), jsl.solve_triangular(cho_lower, v, lower=True, trans=1)
 
 
 class _Factor:
@@ -189,6 +191,12 @@ class _Factor:
         solve_eps = eps if self.solver == "cholesky" else float(np.finfo(np.float64).eps)
         delta = KERNEL_ROUNDING_EPS * eps
         return (delta * (np.abs(diag_tt) + 2 * cross + s * s) + (3 * n + 1) * solve_eps * s * s).astype(self.dtype)
+
+
+@jax.jit
+@full_precision
+def _matmul(a, b):
+    return a @ b
 
 
 def _column(v, rows, dtype):
@@ -291,8 +299,7 @@ def ntk_ensemble_variance_inf(ntk_dd, nngp_dd, ntk_td, nngp_td, nngp_tt_diag, di
     zeros = jnp.zeros(ntk_td.shape[0], dtype)
     a = jnp.asarray(factor.variance(ntk_td, zeros)[1])  # Θ⁻¹ Θ_dt: (n, m)
     b = jnp.asarray(factor.variance(nngp_td, zeros)[1])  # Θ⁻¹ K_dt
-    with jax.default_matmul_precision("highest"):
-        quad = jnp.sum(a * (jnp.asarray(nngp_dd, dtype) @ a), axis=0)
+    quad = jnp.sum(a * _matmul(jnp.asarray(nngp_dd, dtype), a), axis=0)
     cross = jnp.sum(ntk_td.T * b, axis=0)
     return jnp.asarray(nngp_tt_diag, dtype) + quad - 2 * cross
 
