@@ -33,6 +33,8 @@ Array = jax.Array
 # E[φφ] and E[φ'φ'] against adaptive quadrature, variances 1e-8 … 1e6, every correlation: order 16:
 # 6e-10, 20: 2e-11, 24: 1e-13 (float64). tests/core/test_tanh_kernel.py checks it and Monte Carlo.
 TANH_MIXTURE_ORDER = 24
+# Correlations within this many ε of ±1 count as ±1 in the ReLU family and tanh (see _gram).
+COLLINEAR_EPS = 2
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,18 @@ def _abrelu_kernel(q11, q22, q12, a=0.0, b=1.0):
 
 
 def _gram(q11, q22, q12):
-    """``(g, g − q12, g + q12)`` with g = √(q11·q22), the last two clipped at 0: their product is
-    q11·q22 − q12² = g²(1 − ρ)(1 + ρ) without cancellation (each factor is exact where it is small)."""
+    """``(g, g − q12, g + q12)`` with g = √(q11·q22): their product is q11·q22 − q12² = g²(1 − ρ)(1 + ρ)
+    without cancellation (each factor is exact where it is small).
+
+    A factor below ``COLLINEAR_EPS``·ε·g is set to 0 (|ρ| = 1): the rounding of q11, q22 and q12 cannot
+    tell such a ρ from ±1, and exactly collinear inputs (a point with itself, 1-D inputs without bias,
+    x and 2x) then get θ = 0 or π exactly instead of θ ≈ √(2ε), a relative error √ε (3e-4 in float32)
+    per layer. Where |ρ| truly is that close to 1, θ moves by at most √(2·2ε), about what the rounding does.
+    """
     g = jnp.sqrt(q11 * q22)
-    return g, jnp.maximum(g - q12, 0.0), jnp.maximum(g + q12, 0.0)
+    tol = COLLINEAR_EPS * jnp.finfo(g.dtype).eps * g
+    lo, hi = g - q12, g + q12
+    return g, jnp.where(lo > tol, lo, 0.0), jnp.where(hi > tol, hi, 0.0)
 
 
 def _angle(s, c, r):
@@ -127,7 +137,8 @@ def _erf_kernel(q11, q22, q12, a=1.0, b=1.0, c=0.0):
     """Williams (1997): E[erf(u) erf(v)] = (2/π) arcsin(2 q12 / √((1+2q11)(1+2q22)))."""
     b2 = b * b
     q11, q22, q12 = b2 * q11, b2 * q22, b2 * q12
-    r = jnp.sqrt((1 + 2 * q11) * (1 + 2 * q22) - 4 * q12 * q12)
+    _, lo, hi = _gram(q11, q22, q12)
+    r = jnp.sqrt(1 + 2 * (q11 + q22) + 4 * (lo * hi))  # (1 + 2q11)(1 + 2q22) − 4q12², positive terms only
     q12_new = (2 / math.pi) * jnp.arctan(2 * q12 / r)  # = arctan2(2 q12, r) as r > 0
     dot = 4 / (math.pi * r)
     return a * a * q12_new + c * c, a * a * b2 * dot
@@ -145,7 +156,8 @@ def _gelu_kernel(q11, q22, q12, approximate=False):
     del approximate
     p = q11 * q22
     p1 = (1 + q11) * (1 + q22)
-    delta2 = p1 - q12 * q12
+    _, lo, hi = _gram(q11, q22, q12)
+    delta2 = 1 + (q11 + q22) + lo * hi  # (1 + q11)(1 + q22) − q12², positive terms only
     delta = jnp.sqrt(delta2)
     angle = jnp.arctan(q12 / delta)  # = arctan2(q12, Δ) as Δ > 0
     q12_new = q12 / 4 + ((q12 * q12 + p * delta2) / (p1 * delta) + q12 * angle) / (2 * math.pi)
