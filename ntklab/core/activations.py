@@ -10,8 +10,9 @@ Each entry gives, for one activation,
 The closed forms and their conventions are those of neural-tangents (Novak et al. 2020,
 ``stax/elementwise.py``), written out in ``shared/reference/README.md``. ``tanh`` has no closed form:
 tanh is a scale mixture of erf functions, so its kernel is a 24 × 24-term sum of Williams' erf
-kernels, accurate to ~1e-13 in float64 (~1e-7 in float32) for every variance from 0 to beyond 1e6
-and every correlation (:func:`_tanh_kernel`). :func:`gaussian_expectations` (2-D Gauss–Hermite)
+kernels, accurate to ~1e-13 in float64 for every variance from 0 to beyond 1e6 and every
+correlation (:func:`_tanh_kernel`); in float32 within 6e-7 of the float64 value at the same inputs
+(mostly the rounding of ρ near ±1 at large variances; ~1e-7 elsewhere). :func:`gaussian_expectations` (2-D Gauss–Hermite)
 stays for checking the closed forms of smooth activations at moderate variances.
 """
 
@@ -33,7 +34,7 @@ Array = jax.Array
 # E[φφ] and E[φ'φ'] against adaptive quadrature, variances 1e-8 … 1e6, every correlation: order 16:
 # 6e-10, 20: 2e-11, 24: 1e-13 (float64). tests/core/test_tanh_kernel.py checks it and Monte Carlo.
 TANH_MIXTURE_ORDER = 24
-# Correlations within this many ε of ±1 count as ±1 in the ReLU family and tanh (see _gram).
+# Correlations within this many ε of ±1 count as ±1 in the ReLU family, erf, GELU and tanh (see _gram).
 COLLINEAR_EPS = 2
 
 
