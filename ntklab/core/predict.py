@@ -112,6 +112,8 @@ class _Factor:
     there, :class:`KernelSolveError`. Results are host NumPy arrays in the kernel's dtype."""
 
     def __init__(self, k_dd, diag_reg: float):
+        if not bool(jnp.all(jnp.isfinite(k_dd))):
+            raise ValueError("k_train_train: contains NaN or inf; the kernel must be finite to be solved.")
         self.k_dd, self.diag_reg = k_dd, diag_reg
         self.k_reg = _regularized(k_dd, diag_reg)
         self.dtype = np.dtype(k_dd.dtype)
@@ -156,7 +158,11 @@ class _Factor:
                 return out
             self._fall_back()
         out = host_fn(self.lower, *(np.asarray(x, np.float64) for x in args))
-        return [x.astype(self.dtype) for x in (out if isinstance(out, tuple) else (out,))]
+        out = [x.astype(self.dtype) for x in (out if isinstance(out, tuple) else (out,))]
+        if not all(np.all(np.isfinite(x)) for x in out):
+            raise ValueError("k_test_train, y_train: the solve gave NaN or inf even in float64; the test "
+                             "kernel and the targets must be finite (and within the dtype's range).")
+        return out
 
     def mean(self, k_td, residual, f0):
         """f0 + K_td (K + reg)⁻¹ r: (m, k)."""

@@ -127,3 +127,15 @@ def test_ntk_ensemble_variance_never_silently_nan():
     k_gd = analytic_kernels(MLPSpec(), data.x_grid, data.x_train)
     var = ntk_ensemble_variance_inf(k_dd.ntk, k_dd.nngp, k_gd.ntk, k_gd.nngp, k_gd.cov1, diag_reg=1e-4)
     assert np.all(np.isfinite(np.asarray(var)))
+
+
+def test_non_finite_input_is_an_error_not_a_nan_answer():
+    k_dd, k_td, k_tt = _features_kernel(np.float32)
+    bad = k_dd.copy()
+    bad[0, 1] = np.nan
+    with pytest.raises(ValueError, match="k_train_train"):
+        gp_posterior(bad, np.ones(10, np.float32), k_td, np.diag(k_tt))
+    y = np.ones(10, np.float32)
+    y[3] = np.inf
+    with pytest.raises(ValueError, match="y_train"):
+        gp_posterior(k_dd, y, k_td, np.diag(k_tt))
