@@ -12,8 +12,9 @@ The closed forms and their conventions are those of neural-tangents (Novak et al
 tanh is a scale mixture of erf functions, so its kernel is a 24 × 24-term sum of Williams' erf
 kernels, accurate to ~1e-13 in float64 for every variance from 0 to beyond 1e6 and every
 correlation (:func:`_tanh_kernel`); in float32 within 6e-7 of the float64 value at the same inputs
-(mostly the rounding of ρ near ±1 at large variances; ~1e-7 elsewhere). :func:`gaussian_expectations` (2-D Gauss–Hermite)
-stays for checking the closed forms of smooth activations at moderate variances.
+(mostly the rounding of ρ near ±1 at large variances; ~1e-7 elsewhere).
+:func:`gaussian_expectations` (2-D Gauss–Hermite) stays for checking the closed forms of smooth
+activations at moderate variances.
 """
 
 from __future__ import annotations
@@ -208,7 +209,8 @@ def _tanh_kernel(q11, q22, q12):
     For each pair of scales Williams' (1997) erf kernel is closed: with
     D = (K₁² + q11)(K₂² + q22) − q12²,
 
-        E[erf(u/(K₁√2)) erf(v/(K₂√2))] = (2/π)·arctan(q12/√D),   E[∂erf·∂erf] = (2/π)/√D,
+        E[erf(u/(K₁√2)) erf(v/(K₂√2))] = (2/π)·arctan(q12/√D),
+        E[∂ᵤerf(u/(K₁√2)) ∂ᵥerf(v/(K₂√2))] = (2/π)/√D,
 
     and the expectation over (K₁, K₂) is a Gauss rule of the Kolmogorov distribution
     (:func:`kolmogorov_rule`). The summands are smooth in K for every q and ρ — large variances make
