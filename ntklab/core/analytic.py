@@ -12,6 +12,7 @@ import numpy as np
 
 from ntklab.core.activations import get_activation
 from ntklab.core.network import MLPSpec, kernel_limit, make_mlp
+from ntklab.core.precision import full_precision
 from ntklab.core.stax import Kernel, input_kernel
 
 DEFAULT_TILE = 4096  # inputs up to this size are one block
@@ -44,6 +45,7 @@ def make_kernel_fn(spec: MLPSpec, trainable: str = "all") -> Callable:
     net = make_mlp(spec, trainable)
 
     @jax.jit
+    @full_precision
     def kernel_fn(x1, x2):
         return net.kernel(input_kernel(x1, x2))
 

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from ntklab.core.network import MLPSpec, learning_rate_scale, make_mlp
+from ntklab.core.precision import full_precision
 
 Array = jax.Array
 
@@ -33,6 +34,7 @@ def _features(net, params, x: Array):
     return inputs, deltas, scales
 
 
+@full_precision
 def empirical_ntk(spec: MLPSpec, params, x1: Array, x2: Array | None = None, *, trainable: str = "all") -> Array:
     """Θ̂(x1, x2): (n1, n2), layer by layer without building J, over the ``trainable`` layers.
 

@@ -62,7 +62,7 @@ jax.tree_util.register_dataclass(
 def input_kernel(x1: Array, x2: Array) -> Kernel:
     """Kernel of the inputs: ⟨x, x'⟩/d (d = input dimension), NTK = 0. x1: (n1, d), x2: (n2, d)."""
     d = x1.shape[-1]
-    nngp = (x1 @ x2.T) / d
+    nngp = jnp.matmul(x1, x2.T, precision=jax.lax.Precision.HIGHEST) / d  # no TF32 on GPUs
     return Kernel(
         nngp=nngp,
         ntk=jnp.zeros_like(nngp),

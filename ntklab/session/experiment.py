@@ -22,6 +22,8 @@ from ntklab.core import (
     dense_weights,
     empirical_ntk,
     float_dtype,
+    KernelSolveError,
+    gp_posterior,
     gradient_descent_mse,
     hidden_preactivations,
     init_params,
@@ -412,23 +414,21 @@ class _Run:
         nngp_mean = nngp_std = None
         reg = spec.infinite.nngp_diag_reg
         try:
-            nngp = gradient_descent_mse(k_dd.nngp, data.y_train, diag_reg=reg)
-            mean, var = (np.asarray(a, np.float64) for a in nngp(math.inf, k_rd.nngp[n_test:], k_grid_diag))
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            mean = var = None
-            notes.append(f"NNGP posterior not drawn: {exc}")
-        if mean is not None:
-            scale = float(np.max(np.abs(k_grid_diag))) if len(k_grid_diag) else 1.0
-            floor = -max(len(data.x_train), 1) * float(np.finfo(float_dtype()).eps) * 100 * scale
-            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
-                notes.append(f"NNGP posterior not drawn: the kernel solve failed in {spec.train.precision} "
-                             f"(K + {reg:g}·tr(K)/n·I is too ill-conditioned); raise infinite.nngp_diag_reg "
-                             f"(e.g. to 1e-4) or set train.precision = float64.")
-            elif np.min(var) < floor:
-                notes.append(f"NNGP posterior not drawn: its variance is negative beyond rounding "
-                             f"(min {np.min(var):.3g}); raise infinite.nngp_diag_reg or use float64.")
-            else:
-                nngp_mean, nngp_std = mean, np.sqrt(np.maximum(var, 0.0))
+            post = gp_posterior(k_dd.nngp, data.y_train, k_rd.nngp[n_test:], k_grid_diag, diag_reg=reg)
+        except KernelSolveError as exc:
+            notes.append(f"NNGP posterior not drawn: K + {reg:g}·tr(K)/n·I is not positive definite in "
+                         f"{spec.train.precision} (λ_min {exc.lambda_min:.3g}); raise infinite.nngp_diag_reg "
+                         f"(NNGP diag reg) to {exc.suggested_diag_reg:g} or more.")
+        else:
+            if np.any(post.negative):
+                worst = int(np.argmin(post.variance))
+                notes.append(f"NNGP posterior ±2σ not drawn: its variance is negative beyond rounding "
+                             f"({post.variance[worst]:.3g} < −{post.variance_rounding[worst]:.2g}); raise "
+                             f"infinite.nngp_diag_reg (NNGP diag reg) or use train.precision = float64.")
+                nngp_mean = np.asarray(post.mean, np.float64)
+            else:  # within rounding of 0: drawn as 0
+                nngp_mean = np.asarray(post.mean, np.float64)
+                nngp_std = np.sqrt(np.maximum(np.asarray(post.variance, np.float64), 0.0))
         infinite = InfiniteWidth(nngp_mean=nngp_mean, nngp_std=nngp_std, ntk_train_train=np.asarray(k_dd.ntk),
                                  nngp_train_train=np.asarray(k_dd.nngp))
         ntk = gradient_descent_mse(k_dd.ntk, data.y_train, learning_rate=spec.train.learning_rate)
