@@ -428,8 +428,8 @@ class SeriesPlot:
             side = 0 if step < 0.6 * self.steps_total else 1  # the label on the side with room
             line = pg.InfiniteLine(pos=step, angle=90, movable=False, pen=pen(color, dashed=True),
                                    label=f" {text} at step {step} ",
-                                   labelOpts=dict(position=0.9, color=COLORS[color], fill=(255, 255, 255, 210),
-                                                  anchors=[(side, 0.5), (side, 0.5)]))
+                                   labelOpts=dict(position=0.98, color=COLORS[color], fill=(255, 255, 255, 170),
+                                                  anchors=[(side, 0), (side, 0)]))  # at the top, under the frame
             self.plot.addItem(line, ignoreBounds=True)
             self.marks[field] = line
 

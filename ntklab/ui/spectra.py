@@ -190,10 +190,10 @@ class EigenPlot:
         notes = []
         precision = "float32" if eps > 1e-10 else "float64"
         if "indefinite" in self.states.values():
-            notes.append("✗ λ_min &lt; −n·ε·λ_max: negative beyond rounding, not a valid kernel (error)")
+            notes.append("✗ below −n·ε·λ_max: not a valid kernel (an error)")
         if "unresolved" in self.states.values():
             notes.append(f"* within ±n·ε·λ_max: rounding in {precision}"
-                         + ("; to resolve it set<br>&nbsp;&nbsp;precision = float64 (train.precision)"
+                         + (";<br>&nbsp;&nbsp;resolve with precision = float64 (train.precision)"
                             if precision == "float32" else ""))
         return (f"<table cellspacing=0 cellpadding=1><tr><th></th>{heads}</tr>{rows}</table>"
                 + "<br>".join(notes))
