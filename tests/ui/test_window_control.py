@@ -197,3 +197,25 @@ def test_form_shows_names_and_values_whole_and_remembers_the_splitter(qtbot):
     again.show()
     assert abs(again.splitter.sizes()[0] - saved) <= 2
     controller.shutdown()
+
+
+def test_eigenvalue_table_leaves_its_plot_room(window, qtbot):
+    """At the default size, with both footnotes (the worst case), the eigenvalue plot keeps more than
+    half the height of its row's heatmap (issue 9: the table had squeezed it to ~80 px)."""
+    from types import SimpleNamespace
+
+    w, _ = window
+    w.tabs.setCurrentIndex(1)
+    run = SimpleNamespace(eig_ntk0=np.array([100.0, 1.0, 1e-9]), eig_ntk_inf=np.array([872.0, 1.0, -2.98]),
+                          eig_nngp_inf=np.array([50.0, 1.0, 0.5]), eps=float(np.finfo(np.float32).eps))
+    record = SimpleNamespace(first=SimpleNamespace(run_spectra=run),
+                             kernel=SimpleNamespace(spectra=SimpleNamespace(eigvals=run.eig_ntk0)))
+    eigen = w.spectra.views["eigen"]
+    eigen.set_data(record)
+    qtbot.wait(50)
+    assert "✗" in eigen.numbers.text() and "*" in eigen.numbers.text()
+    plot_height = eigen.plot.getPlotItem().vb.height()
+    heatmap_height = w.spectra.views["modes"].plot.getPlotItem().vb.height()
+    print(f"eigenvalue plot {plot_height:.0f} px high, the heatmap beside it {heatmap_height:.0f} px")
+    assert plot_height >= 120 and plot_height >= 0.55 * heatmap_height, (plot_height, heatmap_height)
+    assert eigen.numbers.width() <= eigen.widget.width()  # the table is not cut at the right
