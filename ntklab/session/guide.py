@@ -343,8 +343,9 @@ PAGES: tuple[GuidePage, ...] = (
         prediction=(
             "Zhang et al. found that networks that generalize well can also fit labels drawn at random. In the "
             "kernel regime this is immediate: Θ is positive definite, so any labels on the training points are "
-            "fitted, and the training MSE goes to 0. But random labels lie along the small eigenvalues (low "
-            "target energy), so they are fitted more slowly than the true ones, and the function that fits "
+            "fitted, and the training MSE goes to 0. But random labels lie more along the small eigenvalues "
+            "(in the presets the top 16 eigenvectors hold 32% of their ‖y‖² against 59% for the true labels), "
+            "so they are fitted more slowly, and the function that fits "
             "them carries no information about the test digits: test accuracy stays at chance, 50% within its "
             "standard error, while the true labels give about 78% from 64 examples. Arora et al. tie both to "
             "yᵀΘ⁻¹y, which is large for random labels."),
