@@ -358,9 +358,10 @@ PAGES: tuple[GuidePage, ...] = (
         id="learns_first",
         question="What does the kernel learn first?",
         look_at=(
-            "Training tab: the fit along the angle θ of the circle, early in the run (pause it, or step through "
-            "the loss). Spectra tab: the top eigenfunctions (cos θ, sin θ, then cos 2θ, …) and the eigenvalue "
-            "per frequency. The target is cos θ + cos 2θ + cos 4θ on 128 points of the circle."),
+            "Training tab: the fit along the angle θ of the circle in the first seconds of the run (pause it to "
+            "look). Spectra tab: the top eigenfunctions (a constant, cos θ and sin θ, then cos 2θ and sin 2θ, …) "
+            "and, where shown, the eigenvalue per frequency. The target is cos θ + cos 2θ + cos 4θ on 128 "
+            "points of the circle."),
         plots=("fit", "functions", "modes"),
         prediction=(
             "On the circle a network's kernel depends only on the angle between two points, so its "
