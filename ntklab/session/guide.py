@@ -163,10 +163,11 @@ PAGES: tuple[GuidePage, ...] = (
             "initialization plot, RMS(f − f_lin) on the grid. Run width 16, then width 4096."),
         plots=("fit", "drift"),
         prediction=(
-            "During gradient descent below η_crit the parameters of a wide network move by O(1) in total but "
-            "each one only by O(width^−½), so the network stays in the region where its first-order Taylor "
-            "expansion around θ₀ is accurate. Lee et al. prove that the network and its linearization, trained "
-            "alike, stay within O(width^−½) of each other for all time. From width 16 to 4096 (256 times "
+            "During gradient descent below η_crit the parameter vector of a wide network moves by O(1) in "
+            "total, spread over so many parameters that each moves by O(width^−½) at most, so the network stays "
+            "in the region where its first-order Taylor expansion around θ₀ is accurate. Lee et al. prove that "
+            "the network and its linearization, trained alike, stay within O(width^−½) of each other for all "
+            "time. From width 16 to 4096 (256 times "
             "wider) the gap should fall about 16-fold: in these presets RMS(f − f_lin) is about 0.2 at width 16 "
             "and 0.03 at width 4096. At width 16 the two curves part visibly."),
         formula="sup_t ‖f_t − f_lin,t‖ = O(width^−½)  (for η < η_crit = 2n/λ_max(Θ̂₀))",
@@ -210,8 +211,8 @@ PAGES: tuple[GuidePage, ...] = (
             "of the smallest ones. The slowest mode decays as e^{−λ_min t/n} (for η ≤ 2n/(λ_max + λ_min), "
             "where the top mode's |1 − ηλ_max/n| is not the larger factor). The table marks λ_min with * when "
             "it is below n·ε·λ_max, rounding at the kernel's precision: there positive definiteness cannot be "
-            "told. On the default 1-D data λ_min/λ_max is about 10⁻⁹: positive, but the last modes would take "
-            "t ~ n/λ_min to be learned."),
+            "told. On the default 1-D data λ_min/λ_max of the NTK ∞ is a few 10⁻⁶: positive, but its last "
+            "mode needs t ~ n/λ_min, about 10⁵, to be learned."),
         formula=(
             "v_iᵀ(f_step − y) = (1 − ηλ_i/n)^step · v_iᵀ(f₀ − y);  "
             "‖f_t − y‖ ≤ e^{−λ_min t/n} ‖f₀ − y‖  (gradient flow, fixed kernel)"),
@@ -253,9 +254,10 @@ PAGES: tuple[GuidePage, ...] = (
             "the eigenvector v_i is learned in a time of order n/λ_i, so a target concentrated in the top few "
             "eigenvectors (high energy at small k, high alignment) is fitted fast and by a smooth function, "
             "while a target spread over the small eigenvalues is fitted slowly and only by bending the function "
-            "between the points. Arora et al. make this quantitative: the speed of training and a bound on "
-            "the test error are both set by yᵀΘ⁻¹y. In the presets sin 2x has about 99% of its energy in the "
-            "top 4 eigenvectors, random labels about 23%."),
+            "between the points. Arora et al. make this quantitative for wide two-layer networks: the "
+            "residual after training follows the projections v_iᵀy and the eigenvalues, and both the distance "
+            "the weights travel and a bound on the test error grow with yᵀΘ⁻¹y = Σ_i (v_iᵀy)²/λ_i. In the "
+            "presets sin 2x has about 99% of its energy in the top 4 eigenvectors, random labels about 23%."),
         formula=(
             "energy(k) = Σ_{i≤k} (v_iᵀy)²/‖y‖²;  alignment = yᵀΘ̂y/(‖Θ̂‖_F ‖y‖²) = ⟨Θ̂, yyᵀ⟩_F/(‖Θ̂‖_F ‖y‖²);  "
             "v_iᵀ(y − f_t) ≈ e^{−λ_i t/n} v_iᵀ(y − f₀)"),
@@ -296,12 +298,13 @@ PAGES: tuple[GuidePage, ...] = (
         prediction=(
             "The linearization keeps its kernel, so its top mode is multiplied by 1 − ηλ_max/n every step: "
             "for η < η_crit = 2n/λ_max it converges, for η > η_crit that factor is below −1 and it diverges. "
-            "Below η_crit the network converges too. Just above, the network's loss first grows by orders of "
-            "magnitude, but a finite network can move its kernel: λ_max of Θ̂_t falls until it is below 2n/η, "
+            "Below η_crit the network converges too. Just above, the network's loss first grows (tenfold in "
+            "the preset), but a finite network can move its kernel: λ_max of Θ̂_t falls until it is below 2n/η, "
             "and then training converges in a flatter region, the catapult of Lewkowycz et al. (in their "
-            "model, up to about 2·η_crit; more for ReLU). Far above, the kernel cannot fall fast enough: the "
-            "loss overflows and the run stops with the divergence message, which names η_crit and the fix. "
-            "Below but near η_crit, λ_max may also grow during training toward 2n/η (Cohen et al.)."),
+            "solvable model up to 2·η_crit; they saw more for ReLU networks). Far above, the kernel cannot "
+            "fall fast enough: the loss overflows and the run stops with the divergence message, which names "
+            "η_crit and the fix. Below but near η_crit, λ_max may also grow during training toward 2n/η "
+            "(Cohen et al.)."),
         formula="|1 − ηλ_max/n| > 1 ⇔ η > η_crit = 2n/λ_max(Θ̂₀);  catapult: λ_max(Θ̂_t) → below 2n/η",
         references=(LEWKOWYCZ, COHEN, LEE),
         presets=(PresetButton("eta_below.toml", "Run η = 0.9·η_crit"),
@@ -347,8 +350,8 @@ PAGES: tuple[GuidePage, ...] = (
             "(in the presets the top 16 eigenvectors hold 32% of their ‖y‖² against 59% for the true labels), "
             "so they are fitted more slowly, and the function that fits "
             "them carries no information about the test digits: test accuracy stays at chance, 50% within its "
-            "standard error, while the true labels give about 78% from 64 examples. Arora et al. tie both to "
-            "yᵀΘ⁻¹y, which is large for random labels."),
+            "standard error, while the true labels give about 78% from 64 examples. Arora et al.'s bound on the test "
+            "error grows with yᵀΘ⁻¹y = Σ_i (v_iᵀy)²/λ_i, which is large for random labels."),
         formula="f_∞(x) = f₀(x) + Θ(x, X) Θ⁻¹ (y − f₀(X)): fits any y on X;  accuracy = mean[sign f = sign y_test]",
         references=(ZHANG, ARORA_FINE),
         presets=(PresetButton("digits_random.toml", "Run random labels"),
@@ -600,7 +603,8 @@ class Preset:
 
 def _preset_name(name: str) -> str:
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name) or name.startswith("."):
-        raise SpecError(f"preset: {name!r} is not valid; give a file name of resources/presets/, e.g. 'wide_4096.toml'.")
+        raise SpecError(f"preset: {name!r} is not valid; give a file name of resources/presets/, "
+                        f"e.g. 'wide_4096.toml'.")
     return name if name.endswith(".toml") else name + ".toml"
 
 

@@ -32,7 +32,8 @@ def _text(value: str) -> str:
 def plot_help_html(key: str) -> str:
     """PLOT_HELP[key] as rich text: title and tab, definition, what it answers, the exported fields."""
     h = PLOT_HELP[key]
-    fields = f"<br><small>Exported as {_text(', '.join(h.fields))} (File → Export run data).</small>" if h.fields else ""
+    fields = (f"<br><small>Exported as {_text(', '.join(h.fields))} (File → Export run data).</small>"
+              if h.fields else "")
     return (f"<qt><b>{_text(h.title)}</b> <small>({_text(h.tab)} tab)</small><br>{_text(h.definition)}"
             f"<br><i>Answers:</i> {_text(h.answers)}{fields}</qt>")
 
