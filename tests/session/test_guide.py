@@ -344,6 +344,7 @@ def test_edge_of_stability_below_just_above_far_above(variant):
     assert below.last.lin_diverged_step == -1 and np.isfinite(below.last.mse_train_lin)
     step = above.last.lin_diverged_step
     assert 0 < step < 50 and any(f"The linearization diverged at step {step}" in note for note in above.last.notes)
+    n, eta = len(above.last.data.y_train), above.last.time / above.last.step
     assert above.last.run_spectra.eig_ntk0[0] > 2 * n / eta  # it started unstable: the catapult moved it
     early = [s.mse_train_net for s in above.snaps if 0 < s.step <= 50]
     if variant == "shipped":  # snapshots every 5 steps see the jump
