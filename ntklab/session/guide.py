@@ -143,8 +143,8 @@ PAGES: tuple[GuidePage, ...] = (
             "Every plot has a “?” that says what it shows."),
         plots=("fit", "loss", "drift"),
         prediction=(
-            "A fully connected network of width 512 is trained by full-batch gradient descent on 16 points of "
-            "sin 2x. Beside it, the same gradient descent trains its first-order Taylor expansion around the "
+            "A fully connected network, two hidden layers of 512 ReLU units, is trained by full-batch gradient "
+            "descent on 16 points of sin 2x. Beside it, the same gradient descent trains its first-order Taylor expansion around the "
             "initial parameters θ₀ (the linearization), and the infinite-width theory gives its answer at the "
             "same time t = η·step: gradient flow with the analytic NTK Θ from the network's own f(θ₀). At this "
             "width the three nearly coincide: the network is in the kernel regime. The other pages ask when "
@@ -167,8 +167,7 @@ PAGES: tuple[GuidePage, ...] = (
             "total, spread over so many parameters that each moves by O(width^−½) at most, so the network stays "
             "in the region where its first-order Taylor expansion around θ₀ is accurate. Lee et al. prove that "
             "the network and its linearization, trained alike, stay within O(width^−½) of each other for all "
-            "time. From width 16 to 4096 (256 times "
-            "wider) the gap should fall about 16-fold: in these presets RMS(f − f_lin) is about 0.2 at width 16 "
+            "time. From width 16 to 4096 (256 times wider) the gap should fall about 16-fold: in these presets RMS(f − f_lin) is about 0.2 at width 16 "
             "and 0.03 at width 4096. At width 16 the two curves part visibly."),
         formula="sup_t ‖f_t − f_lin,t‖ = O(width^−½)  (for η < η_crit = 2n/λ_max(Θ̂₀))",
         references=(LEE, JACOT),
