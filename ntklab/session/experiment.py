@@ -174,15 +174,28 @@ def _check_data(data: Dataset, dtype, source: str) -> None:
                             f"{where} and the input range, or use train.precision = float64.")
 
 
-def _model(spec: ExperimentSpec) -> _Model:
-    """Builds the run's data and θ0. θ0 is drawn in float32 and cast, so both precisions start alike."""
+def draw_theta0(model, in_dim: int, seed: int, dtype) -> list:
+    """θ0 of ``seed``, drawn in float32 and cast to ``dtype``: both precisions start from the same network."""
+    theta0 = init_params(model, in_dim, key=jax.random.key(seed), dtype=jnp.float32)
+    return jax.tree_util.tree_map(lambda a: a.astype(dtype), theta0)
+
+
+def run_dataset(spec: ExperimentSpec) -> Dataset:
+    """The run's data in the run's precision (call inside its ``jax.enable_x64``); a :class:`SpecError`
+    names the setting when the data is not finite."""
     dtype = float_dtype()
     with np.errstate(all="ignore"):  # overflow is reported by _check_data, by name
         data = build_dataset(spec.data, dtype)
     _check_data(data, dtype, spec.data.source)
+    return data
+
+
+def _model(spec: ExperimentSpec) -> _Model:
+    """Builds the run's data and θ0. θ0 is drawn in float32 and cast, so both precisions start alike."""
+    dtype = float_dtype()
+    data = run_dataset(spec)
     m = spec.model
-    theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(spec.train.seed), dtype=jnp.float32)
-    theta0 = jax.tree_util.tree_map(lambda a: a.astype(dtype), theta0)
+    theta0 = draw_theta0(m, data.x_train.shape[1], spec.train.seed, dtype)
     x_train = jnp.asarray(data.x_train)
     x_all = jnp.concatenate([x_train, jnp.asarray(data.x_test), jnp.asarray(data.x_grid)])
     trainable = spec.train.trainable
@@ -211,6 +224,33 @@ def critical_rate(spec: ExperimentSpec, should_stop: Callable[[], bool] | None =
         if ntk0 is None:
             return math.nan, math.nan
         return kernel_eta_crit(ntk0)
+
+
+def make_evaluate(model, apply_fn, *, alpha: float, linearization: str):
+    """``evaluate(params, lin, fixed) -> (f_all, f_lin_all, loss, ‖θ − θ0‖, feature_change, weight_change)``,
+    not jitted (a sweep ``vmap`` s it over seeds). ``fixed`` = (consts, x_all, offset_all, fa0_all,
+    ntk0_all, theta0, W_l(θ0) of every Dense layer)."""
+    lin_at = lin_outputs(apply_fn, alpha=alpha, linearization=linearization)
+
+    def rel(a, b):
+        norm = jnp.linalg.norm(b)
+        return jnp.linalg.norm(a - b) / jnp.where(norm > 0, norm, 1.0)
+
+    def evaluate(params, lin, fixed):
+        consts, x_all, offset_all, fa0_all, ntk0_all, theta0, w0 = fixed
+        theta = combine(params, consts.frozen)
+        f_all = alpha * (apply_fn(theta, x_all) - offset_all)
+        f_lin_all = lin_at(lin, consts, x_all, fa0_all, ntk0_all)
+        loss = half_mse(alpha * (apply_fn(theta, consts.x) - consts.offset), consts.y)
+        dist = jnp.sqrt(sum(jnp.sum((a - b) ** 2) for a, b in zip(jax.tree_util.tree_leaves(theta),
+                                                                  jax.tree_util.tree_leaves(theta0))))
+        # h(θ0) in the same graph as h(θ): exactly 0 at θ0, whatever XLA's fusion does to rounding
+        features = [rel(h, h0) for h, h0 in zip(hidden_preactivations(model, theta, consts.x),
+                                                 hidden_preactivations(model, theta0, consts.x))]
+        weights = [rel(w, w_0) for w, w_0 in zip(dense_weights(model, theta), w0)]
+        return f_all, f_lin_all, loss, dist, jnp.stack(features or [jnp.zeros(())]), jnp.stack(weights)
+
+    return evaluate
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -358,79 +398,20 @@ class _Run:
 
     def _make_evaluate(self, offset_all):
         """The jitted per-snapshot evaluation; large fixed arrays are its arguments, not constants."""
-        m, model, alpha = self.spec.model, self.model, self.alpha
-        apply_fn = model.apply_fn
-        lin_at = lin_outputs(apply_fn, alpha=alpha, linearization=self.spec.train.linearization)
+        m, model = self.spec.model, self.model
         self._n_hidden = len(hidden_preactivations(m, model.theta0, model.x_train))
         fixed = (self.consts, model.x_all, offset_all, self.fa0_all, self.ntk0_all, model.theta0,
                  dense_weights(m, model.theta0))
-
-        def rel(a, b):
-            norm = jnp.linalg.norm(b)
-            return jnp.linalg.norm(a - b) / jnp.where(norm > 0, norm, 1.0)
-
-        @jax.jit
-        def evaluate(params, lin, fixed):
-            consts, x_all, offset_all, fa0_all, ntk0_all, theta0, w0 = fixed
-            theta = combine(params, consts.frozen)
-            f_all = alpha * (apply_fn(theta, x_all) - offset_all)
-            f_lin_all = lin_at(lin, consts, x_all, fa0_all, ntk0_all)
-            loss = half_mse(alpha * (apply_fn(theta, consts.x) - consts.offset), consts.y)
-            dist = jnp.sqrt(sum(jnp.sum((a - b) ** 2) for a, b in zip(jax.tree_util.tree_leaves(theta),
-                                                                      jax.tree_util.tree_leaves(theta0))))
-            # h(θ0) in the same graph as h(θ): exactly 0 at θ0, whatever XLA's fusion does to rounding
-            features = [rel(h, h0) for h, h0 in zip(hidden_preactivations(m, theta, consts.x),
-                                                     hidden_preactivations(m, theta0, consts.x))]
-            weights = [rel(w, w_0) for w, w_0 in zip(dense_weights(m, theta), w0)]
-            return f_all, f_lin_all, loss, dist, jnp.stack(features or [jnp.zeros(())]), jnp.stack(weights)
-
+        evaluate = jax.jit(make_evaluate(m, model.apply_fn, alpha=self.alpha,
+                                         linearization=self.spec.train.linearization))
         return lambda params, lin: evaluate(params, lin, fixed)
 
     def _infinite(self, fa0_all: np.ndarray):
         """Analytic kernels once: the NNGP posterior, ``predict(step) -> f on [train, test, grid]`` and
         the analytic NTK between grid and training points (G, n); plus notes on what failed."""
-        spec, data = self.spec, self.model.data
-        notes = []
-        kw = {} if spec.train.trainable == "all" else {"trainable": spec.train.trainable}
-        x_rest = np.concatenate([data.x_test, data.x_grid])
-        k_dd = analytic_kernels(spec.model, data.x_train, **kw)
-        k_rd = analytic_kernels(spec.model, x_rest, data.x_train, **kw)
-        n_test = len(data.x_test)
-        if not all(np.all(np.isfinite(a)) for a in (k_dd.ntk, k_dd.nngp, k_rd.ntk, k_rd.nngp)):
-            return None, None, None, ["NTK ∞ and NNGP not drawn: the analytic kernel is not finite at these "
-                                      "settings (its variances overflow); lower model.w_std or model.depth."]
-        k_grid_diag = k_rd.cov1[n_test:]  # the NNGP k(x, x) of the grid rows
-        nngp_mean = nngp_std = None
-        reg = spec.infinite.nngp_diag_reg
-        try:
-            nngp = gradient_descent_mse(k_dd.nngp, data.y_train, diag_reg=reg)
-            mean, var = (np.asarray(a, np.float64) for a in nngp(math.inf, k_rd.nngp[n_test:], k_grid_diag))
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            mean = var = None
-            notes.append(f"NNGP posterior not drawn: {exc}")
-        if mean is not None:
-            scale = float(np.max(np.abs(k_grid_diag))) if len(k_grid_diag) else 1.0
-            floor = -max(len(data.x_train), 1) * float(np.finfo(float_dtype()).eps) * 100 * scale
-            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
-                notes.append(f"NNGP posterior not drawn: the kernel solve failed in {spec.train.precision} "
-                             f"(K + {reg:g}·tr(K)/n·I is too ill-conditioned); raise infinite.nngp_diag_reg "
-                             f"(e.g. to 1e-4) or set train.precision = float64.")
-            elif np.min(var) < floor:
-                notes.append(f"NNGP posterior not drawn: its variance is negative beyond rounding "
-                             f"(min {np.min(var):.3g}); raise infinite.nngp_diag_reg or use float64.")
-            else:
-                nngp_mean, nngp_std = mean, np.sqrt(np.maximum(var, 0.0))
-        infinite = InfiniteWidth(nngp_mean=nngp_mean, nngp_std=nngp_std, ntk_train_train=np.asarray(k_dd.ntk),
-                                 nngp_train_train=np.asarray(k_dd.nngp))
-        ntk = gradient_descent_mse(k_dd.ntk, data.y_train, learning_rate=spec.train.learning_rate)
-        k_all = np.concatenate([k_dd.ntk, k_rd.ntk])
-        n = len(data.x_train)
-        f0_train = fa0_all[:n]
-
-        def predict(step):
-            return np.asarray(ntk(step, k_all, fx_train_0=f0_train, fx_test_0=fa0_all))
-
-        return infinite, predict, np.asarray(k_rd.ntk[n_test:]), notes
+        infinite, flow, grid_ntk, notes, _ = infinite_answers(self.spec, self.model.data)
+        predict = None if flow is None else (lambda step: flow(step, fa0_all))
+        return infinite, predict, grid_ntk, notes
 
     # --- observations and snapshots ----------------------------------------------------------
 
@@ -497,6 +478,62 @@ class _Run:
                    f"so the kernel grew during training or the values overflowed {self.spec.train.precision}; "
                    f"lower train.learning_rate, or set train.precision = float64.")
         raise TrainingDiverged(f"Training diverged at step {bad_step}: the network's loss became NaN or inf. {why}")
+
+
+def infinite_answers(spec: ExperimentSpec, data: Dataset, *, nngp_points: bool = False):
+    """Analytic kernels once: (InfiniteWidth, ``flow(step, fa0_all) -> f on [train, test, grid]``, the
+    analytic NTK between grid and training points (G, n), notes on what failed, and with
+    ``nngp_points`` the NNGP posterior mean on [train | test] (else None)).
+
+    ``flow`` is the NTK ∞ gradient flow from the network's own outputs at init fa0_all (Lee et al.
+    2019, eq. 9); it keeps one eigendecomposition for every step and every fa0_all (a sweep's seeds).
+    """
+    notes = []
+    kw = {} if spec.train.trainable == "all" else {"trainable": spec.train.trainable}
+    x_rest = np.concatenate([data.x_test, data.x_grid])
+    k_dd = analytic_kernels(spec.model, data.x_train, **kw)
+    k_rd = analytic_kernels(spec.model, x_rest, data.x_train, **kw)
+    n_test = len(data.x_test)
+    if not all(np.all(np.isfinite(a)) for a in (k_dd.ntk, k_dd.nngp, k_rd.ntk, k_rd.nngp)):
+        return None, None, None, ["NTK ∞ and NNGP not drawn: the analytic kernel is not finite at these "
+                                  "settings (its variances overflow); lower model.w_std or model.depth."], None
+    k_grid_diag = k_rd.cov1[n_test:]  # the NNGP k(x, x) of the grid rows
+    nngp_mean = nngp_std = None
+    reg = spec.infinite.nngp_diag_reg
+    try:
+        nngp = gradient_descent_mse(k_dd.nngp, data.y_train, diag_reg=reg)
+        mean, var = (np.asarray(a, np.float64) for a in nngp(math.inf, k_rd.nngp[n_test:], k_grid_diag))
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        mean = var = None
+        notes.append(f"NNGP posterior not drawn: {exc}")
+    if mean is not None:
+        scale = float(np.max(np.abs(k_grid_diag))) if len(k_grid_diag) else 1.0
+        floor = -max(len(data.x_train), 1) * float(np.finfo(float_dtype()).eps) * 100 * scale
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+            notes.append(f"NNGP posterior not drawn: the kernel solve failed in {spec.train.precision} "
+                         f"(K + {reg:g}·tr(K)/n·I is too ill-conditioned); raise infinite.nngp_diag_reg "
+                         f"(e.g. to 1e-4) or set train.precision = float64.")
+        elif np.min(var) < floor:
+            notes.append(f"NNGP posterior not drawn: its variance is negative beyond rounding "
+                         f"(min {np.min(var):.3g}); raise infinite.nngp_diag_reg or use float64.")
+        else:
+            nngp_mean, nngp_std = mean, np.sqrt(np.maximum(var, 0.0))
+    infinite = InfiniteWidth(nngp_mean=nngp_mean, nngp_std=nngp_std, ntk_train_train=np.asarray(k_dd.ntk),
+                             nngp_train_train=np.asarray(k_dd.nngp))
+    ntk = gradient_descent_mse(k_dd.ntk, data.y_train, learning_rate=spec.train.learning_rate)
+    k_all = np.concatenate([k_dd.ntk, k_rd.ntk])
+    n = len(data.x_train)
+
+    def flow(step, fa0_all):
+        return np.asarray(ntk(step, k_all, fx_train_0=fa0_all[:n], fx_test_0=fa0_all))
+
+    nngp_fit = None
+    if nngp_points and nngp_mean is not None:
+        k_fit = np.concatenate([k_dd.nngp, k_rd.nngp[:n_test]])
+        nngp_fit = np.asarray(nngp(math.inf, k_fit), np.float64)
+        if not np.all(np.isfinite(nngp_fit)):
+            nngp_fit = None
+    return infinite, flow, np.asarray(k_rd.ntk[n_test:]), notes, nngp_fit
 
 
 def _run_spectra(spec, eig0, ntk0, y, infinite, grid_ntk, data) -> RunSpectra:
