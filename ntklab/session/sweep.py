@@ -61,6 +61,7 @@ from ntklab.session.spec import (
     SpecError,
     dump_spec,
     load_spec,
+    short,
     spec_hash,
     sweep_kind,
     sweep_point_spec,
@@ -464,7 +465,11 @@ class Sweep:
         except ImportError:
             raise SpecError("--ray: Ray is not installed; pip install 'ntklab[cluster]' (or run without --ray).") from None
         if not ray.is_initialized():
-            ray.init(address=address, log_to_driver=False, include_dashboard=False)
+            try:
+                ray.init(address=address, log_to_driver=False, include_dashboard=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise SpecError(f"--ray {address}: no Ray cluster could be reached ({short(str(exc), 200)[1:-1]}); "
+                                f"start one (ray start --head), or use --ray local for one on this machine.") from None
         gpus = ray.cluster_resources().get("GPU", 0)
         options: dict[str, Any] = dict(num_gpus=1, num_cpus=1) if gpus else dict(num_cpus=1)
         if ship_code:
