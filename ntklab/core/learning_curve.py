@@ -36,7 +36,7 @@ def sample_spectrum(k_samples: np.ndarray, f_samples: np.ndarray | None = None,
         power += (vectors.T @ np.asarray(f_samples, np.float64)) ** 2 / m
     if cov_samples is not None:
         c = np.asarray(cov_samples, np.float64)
-        power += np.einsum("ik,ij,jk->k", vectors, c, vectors) / m
+        power += np.sum(vectors * (c @ vectors), axis=0) / m
     return values, power
 
 

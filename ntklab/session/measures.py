@@ -268,9 +268,10 @@ def measure_test_gaps(ctx: RunContext, obs: Observation) -> dict[str, Any]:
 
 def measure_kernel0(ctx: RunContext, obs: Observation) -> dict[str, Any]:
     """Θ̂₀'s extreme eigenvalues on the training set and η_crit = 2n/λ_max (λ_max from the same Lanczos
-    routine as η_crit; λ_min from the eigendecomposition, resolved down to about n·ε·λ_max)."""
+    routine as η_crit; λ_min from a float64 eigendecomposition of Θ̂₀, which itself carries the run's
+    rounding: resolved down to about n·ε·λ_max)."""
     n = len(ctx.y_train)
-    values = ctx.eig0.values if ctx.eig0 is not None else np.linalg.eigvalsh(np.asarray(ctx.ntk0, np.float64))
+    values = np.linalg.eigvalsh(np.asarray(ctx.ntk0, np.float64))
     lam_max = 2.0 * n / ctx.eta_crit if ctx.eta_crit > 0 and math.isfinite(ctx.eta_crit) else math.nan
     return dict(eta_crit=float(ctx.eta_crit), lambda_max=lam_max, lambda_min=float(np.min(values)))
 

@@ -13,6 +13,7 @@ extra ``ntklab[cluster]``; Ray is imported there and nowhere else).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -20,6 +21,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,11 +79,11 @@ MEASURES = (
 LAYER_MEASURES = ("feature_change", "weight_change")
 TAIL_COLUMNS = ("diverged_step", "lin_diverged_step", "wall_time", "batch_size", "notes")
 SWEEP_FILES = ("points.csv", "sweep.json", "summary.json", "sweep.npz", "sweep.png", "experiment.toml", "README.txt")
-THEORY_SAMPLES = (1024, 3000)  # inputs sampled for the NTK ∞ spectrum: 4 × the largest n_train, within these
+THEORY_SAMPLES = (1024, 3000)  # inputs sampled for the NTK ∞ spectrum: 8 × the largest n_train, within these
 THEORY_MAX_N = 2048  # no learning curve for n_train beyond this (the sample could not resolve it)
 
 __all__ = ["MEASURES", "Sweep", "SweepFolder", "SweepPoint", "SweepProgress", "fit_power_law", "fit_slopes",
-           "load_sweep", "predicted_learning_curve", "run_batch", "value_key"]
+           "load_sweep", "predicted_learning_curve", "ray_fork_warning_silenced", "ray_runtime_env", "run_batch", "value_key"]
 
 
 # --- points --------------------------------------------------------------------------------------
@@ -457,8 +459,9 @@ class Sweep:
         """As :meth:`run`, with each batch (one value's seeds) a Ray task; points come in the order
         their tasks finish. Connects to ``address`` ('auto', 'ray://host:10001', or None for a local
         instance) unless Ray is already initialized. A task asks for one GPU when the cluster has GPUs
-        (one point batch per GPU), else one CPU. ``ship_code`` sends this ntklab package with the
-        tasks (Ray's ``py_modules``), so the workers run the same code as this process.
+        (one point batch per GPU), else one CPU. ``ship_code``: when this call starts Ray, it sends this
+        ntklab package with the job (:func:`ray_runtime_env`), so the workers run the same code as this
+        process (a caller that starts Ray itself passes ``runtime_env=ray_runtime_env()`` to ``ray.init``).
         ``checkpoint`` is asked every ~0.2 s: True cancels the tasks still running."""
         try:
             import ray
@@ -466,16 +469,14 @@ class Sweep:
             raise SpecError("--ray: Ray is not installed; pip install 'ntklab[cluster]' (or run without --ray).") from None
         if not ray.is_initialized():
             try:
-                ray.init(address=address, log_to_driver=False, include_dashboard=False)
+                with ray_fork_warning_silenced():
+                    ray.init(address=address, log_to_driver=False, include_dashboard=False,
+                             runtime_env=ray_runtime_env() if ship_code else None)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise SpecError(f"--ray {address}: no Ray cluster could be reached ({short(str(exc), 200)[1:-1]}); "
                                 f"start one (ray start --head), or use --ray local for one on this machine.") from None
         gpus = ray.cluster_resources().get("GPU", 0)
         options: dict[str, Any] = dict(num_gpus=1, num_cpus=1) if gpus else dict(num_cpus=1)
-        if ship_code:
-            import ntklab
-
-            options["runtime_env"] = {"py_modules": [ntklab]}
         task = ray.remote(_ray_batch).options(**options)
         skip = set(skip)
         done = len(skip & set(self.keys()))
@@ -496,6 +497,24 @@ class Sweep:
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
+
+
+@contextlib.contextmanager
+def ray_fork_warning_silenced():
+    """Ray starts its local processes with a ``preexec_fn``, so CPython runs the at-fork hooks and JAX
+    warns that forking a multithreaded process may deadlock; the child execs at once (no Python runs
+    in it), so the warning does not apply there and is silenced for that call only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+        yield
+
+
+def ray_runtime_env() -> dict[str, Any]:
+    """Ray's runtime environment for sweep tasks: this ntklab package as a ``py_modules`` entry, uploaded
+    with the job, so every worker runs the driver's code (the nodes need ntklab's dependencies)."""
+    import ntklab
+
+    return {"py_modules": [str(Path(ntklab.__file__).parent)]}
 
 
 def _ray_batch(spec, value, data_seed, seeds):
@@ -527,9 +546,9 @@ def fit_power_law(x, y) -> dict[str, float]:
 def fit_slopes(points: list[SweepPoint], columns: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
     """The power law of every scalar measure against the swept value, fitted over every seed's point
     (not over seed means: the spread between seeds enters the standard error). Measures with fewer
-    than 2 usable points are left out."""
-    if not points:
-        return {}
+    than 2 usable points are left out; a choice setting has none."""
+    if not points or any(isinstance(p.value, (str, bool)) for p in points):
+        return {}  # a choice setting: no power law
     names = [c for c in (columns or points[0].fields)
              if c in MEASURES or c == "wall_time" or c.split("[")[0] in LAYER_MEASURES]
     x = [float(p.value) for p in points]
@@ -560,7 +579,7 @@ def predicted_learning_curve(spec: ExperimentSpec, n_train) -> tuple[np.ndarray,
         return nan, "No learning curve: random labels are not a function of the input."
     if n_train.max() > THEORY_MAX_N:
         return nan, f"No learning curve beyond n_train = {THEORY_MAX_N} (the spectrum's sample would not resolve it)."
-    samples = int(np.clip(4 * n_train.max(), *THEORY_SAMPLES))
+    samples = int(np.clip(8 * n_train.max(), *THEORY_SAMPLES))
     with jax.enable_x64(True):
         try:
             sample = run_dataset(replace(spec, data=replace(d, n_train=1, n_test=samples, seed=d.seed + 7919,
