@@ -148,6 +148,7 @@ class _MeasurePlot:
                                   symbolBrush=pg.mkBrush(pg.mkColor(color).lighter(140)), symbolPen=None,
                                   data=[p for p, keep in zip(points, ok) if keep])
         scatter.sigPointsClicked.connect(self.panel._on_points_clicked)
+        scatter.setZValue(10)  # above the means' symbols: a click reaches the run under the mouse
         self._add(scatter)
         groups = defaultdict(list)
         for x, v in zip(xs[ok], shown[ok]):
@@ -289,6 +290,17 @@ class SweepPanel(QWidget):
         elif 0 < len(self.points) < self.total:  # the elapsed time moves while a sweep runs
             self.status.setText(self.status_text())
 
-    def _on_points_clicked(self, _item, points, *_ev) -> None:
-        if len(points):
-            self.pointClicked.emit(points[0].data())
+    def _on_points_clicked(self, item, points, ev=None) -> None:
+        """Several runs may lie under the mouse (seeds close together): the nearest in pixels wins."""
+        if not len(points):
+            return
+        spot = points[0]
+        if ev is not None and hasattr(ev, "scenePos"):
+            click = ev.scenePos()
+
+            def distance(s):
+                d = item.scatter.mapToScene(s.pos()) - click
+                return d.x() ** 2 + d.y() ** 2
+
+            spot = min(points, key=distance)
+        self.pointClicked.emit(spot.data())
