@@ -280,6 +280,9 @@ def render_sweep_png(sweep, points, size=(1500, 1000)) -> bytes:
         panel.set_learning_curve(curve["n_train"], curve["mse_test_theory"])
     for point in points:
         panel.add_point(point)
+    # the compute time: each batch's seconds once (its points share them)
+    panel.set_elapsed(sum(p.fields.get("wall_time", 0.0) / max(p.fields.get("batch_size", 1.0), 1.0)
+                          for p in points))
     panel.refresh()
     app.processEvents()
     image = panel.grab()

@@ -23,9 +23,10 @@ REDRAW_MS = 100
 
 # Theory's slopes against a setting, drawn faint where it gives one (plot key -> slopes).
 REFERENCE_SLOPES = {
-    # Lee et al. 2019: ‖Δθ‖ = O(1) while ‖θ0‖ ∝ width at depth ≥ 2; per layer, features, kernel and
-    # f − f_lin move as width^−½ (Jacot et al. 2018 for the kernel).
-    "model.width": {"param_change": (-1.0,), "weight_change": (-0.5,), "feature_change": (-0.5,),
+    # Lee et al. 2019: ‖Δθ‖ = O(1) while ‖θ0‖ ∝ width at depth ≥ 2; the first layer's and the readout's
+    # weights, the features, the kernel and f − f_lin move as width^−½ (Jacot et al. 2018 for the
+    # kernel); a width × width hidden layer moves by O(1) in Frobenius norm against ‖W(0)‖ ∝ width: −1.
+    "model.width": {"param_change": (-1.0,), "weight_change": (-0.5, -1.0), "feature_change": (-0.5,),
                     "kernel_change": (-0.5, -1.0), "gaps": (-0.5,)},
     # Chizat, Oyallon & Bach 2019: lazy training, every distance from the linearization ∝ 1/α.
     "model.output_scale": {"param_change": (-1.0,), "weight_change": (-1.0,), "kernel_change": (-1.0,),
@@ -235,6 +236,11 @@ class SweepPanel(QWidget):
         if not self.points:
             self._started, self._done_at_start = time.monotonic(), 0
         self.points.append(point)
+        self._dirty = True
+
+    def set_elapsed(self, seconds: float) -> None:
+        """Shows ``seconds`` as the time spent on the points so far (points read back from a folder)."""
+        self._started, self._done_at_start = time.monotonic() - float(seconds), 0
         self._dirty = True
 
     def mark_resumed(self) -> None:
