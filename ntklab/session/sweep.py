@@ -670,9 +670,11 @@ class SweepFolder:
             if entry[field] not in by_key:
                 continue
             fields = {c: _parse(entry[c]) for c in header[3:-1]}
-            points.append(SweepPoint(field=field, value=by_key[entry[field]], seed=int(entry["seed"]),
-                                     data_seed=int(entry["data_seed"]), fields=fields,
-                                     notes=tuple(n for n in entry["notes"].split(" | ") if n)))
+            value, seed, data_seed = by_key[entry[field]], int(entry["seed"]), int(entry["data_seed"])
+            spec = sweep_point_spec(self.sweep.spec, value, seed,
+                                    None if self.sweep.spec.sweep.data_seeds is None else data_seed)
+            points.append(SweepPoint(field=field, value=value, seed=seed, data_seed=data_seed, fields=fields,
+                                     notes=tuple(n for n in entry["notes"].split(" | ") if n), spec=spec))
         return points
 
     def append(self, point: SweepPoint) -> None:

@@ -229,6 +229,7 @@ def test_stop_and_resume_lose_no_point_and_run_none_twice(tmp_path):
         assert float(row["mse_test_net"]) == point.fields["mse_test_net"]
     loaded_sweep, loaded = load_sweep(out)
     assert [p.key for p in loaded] == [p.key for p in full] and loaded_sweep.total == 6
+    assert [p.spec for p in loaded] == [p.spec for p in full]  # a click on a loaded point has its settings
 
 
 def test_a_folder_of_another_sweep_is_refused_and_a_cut_row_dropped(tmp_path):
