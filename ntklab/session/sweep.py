@@ -23,7 +23,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -199,10 +199,6 @@ def _memo(fn):
 
 def _stack(trees: list):
     return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trees)
-
-
-def _unstack(tree, i: int):
-    return jax.tree_util.tree_map(lambda a: a[i], tree)
 
 
 def _tree_norm(tree) -> float:
