@@ -18,6 +18,7 @@ import csv
 import functools
 import io
 import json
+import logging
 import math
 import os
 import time
@@ -467,7 +468,7 @@ class Sweep:
             try:
                 with ray_fork_warning_silenced():
                     ray.init(address=address, log_to_driver=False, include_dashboard=False,
-                             runtime_env=ray_runtime_env() if ship_code else None)
+                             logging_level=logging.WARNING, runtime_env=ray_runtime_env() if ship_code else None)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise SpecError(f"--ray {address}: no Ray cluster could be reached ({short(str(exc), 200)[1:-1]}); "
                                 f"start one (ray start --head), or use --ray local for one on this machine.") from None
