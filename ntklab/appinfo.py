@@ -1,7 +1,7 @@
 """What the running app is made of: its resources folder, library versions and licenses, JAX devices.
 
 One resolver for ``resources/``: inside a PyInstaller bundle it lies in the bundle's data folder
-(``sys._MEIPASS``), from a source checkout beside the ``ntklab`` package. No Qt here: the About
+(``sys._MEIPASS``), in an installed wheel inside the package, in a source checkout beside it. No Qt here: the About
 dialog and ``ntklab --selftest`` both use it.
 """
 
@@ -20,10 +20,14 @@ from ntklab import __version__
 
 
 def resources_dir() -> Path:
-    """The ``resources/`` folder, from the bundle or from the source checkout."""
+    """The ``resources/`` folder: from the bundle, from an installed wheel (package data
+    ``ntklab/resources``, mapped from the top-level folder by pyproject.toml), or from the checkout."""
     bundle = getattr(sys, "_MEIPASS", None)
-    base = Path(bundle) if bundle else Path(__file__).resolve().parent.parent
-    return base / "resources"
+    if bundle:
+        return Path(bundle) / "resources"
+    here = Path(__file__).resolve().parent
+    installed = here / "resources"
+    return installed if installed.is_dir() else here.parent / "resources"
 
 
 def resource(name: str) -> Path:

@@ -20,6 +20,30 @@ def test_resources_from_source_and_from_a_bundle(tmp_path, monkeypatch):
         appinfo.resource("sample_experiment.toml")
 
 
+@pytest.mark.slow
+def test_a_plain_installed_wheel_carries_its_resources(tmp_path):
+    """`pip install .` (not editable) ships resources/ as package data: --selftest passes from it."""
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", root, "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(wheels)], check=True, capture_output=True, timeout=300)
+    wheel = next(wheels.glob("ntklab-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(site), "QT_QPA_PLATFORM": "offscreen"}
+    where = subprocess.run([sys.executable, "-c", "import ntklab, ntklab.appinfo as a; print(ntklab.__file__); "
+                            "print(a.resource('data/digits.npz'))"], capture_output=True, text=True, cwd=tmp_path,
+                           env=env, timeout=120)
+    assert where.returncode == 0, where.stderr
+    assert str(site) in where.stdout.splitlines()[0] and str(site) in where.stdout.splitlines()[1]
+    proc = subprocess.run([sys.executable, "-m", "ntklab", "--selftest"], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert str(site) in proc.stdout  # "resources in <site>/ntklab/resources"
+
+
 def test_selftest_passes_and_prints_versions():
     proc = subprocess.run([sys.executable, "-m", "ntklab", "--selftest"], capture_output=True, text=True,
                           timeout=300)

@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntklab.core.activations import get_activation
-from ntklab.core.network import MLPSpec, make_mlp
+from ntklab.core.network import MLPSpec, kernel_limit, make_mlp
+from ntklab.core.precision import full_precision
 from ntklab.core.stax import Kernel, input_kernel
 
 DEFAULT_TILE = 4096  # inputs up to this size are one block
@@ -23,12 +24,28 @@ def float_dtype():
     return jnp.zeros(()).dtype
 
 
+def _check_kernel_limit(spec: MLPSpec) -> None:
+    reason = kernel_limit(spec)
+    if reason is not None:
+        raise ValueError(
+            f"parameterization: {spec.parameterization!r} has no infinite-width NNGP/NTK ({reason}); "
+            "use 'ntk' or 'standard' for the analytic kernels."
+        )
+
+
 @functools.lru_cache(maxsize=64)
-def make_kernel_fn(spec: MLPSpec) -> Callable:
-    """Jitted ``(x1, x2) -> Kernel`` of the network's last layer; cached per spec."""
-    net = make_mlp(spec)
+def make_kernel_fn(spec: MLPSpec, trainable: str = "all") -> Callable:
+    """Jitted ``(x1, x2) -> Kernel`` of the network's last layer; cached per (spec, trainable).
+
+    ``trainable`` ('all', 'readout', 'hidden') keeps only those layers' terms in the NTK: 'readout' is
+    the readout's term alone (the last hidden layer's NNGP through the readout Dense: kernel regression
+    with it is Arora et al. 2019's weakly-trained net); 'hidden' is the rest. The NNGP is the same.
+    """
+    _check_kernel_limit(spec)
+    net = make_mlp(spec, trainable)
 
     @jax.jit
+    @full_precision
     def kernel_fn(x1, x2):
         return net.kernel(input_kernel(x1, x2))
 
@@ -40,10 +57,14 @@ def analytic_kernels(
     x1,
     x2=None,
     *,
+    trainable: str = "all",
     tile_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Kernel:
     """Analytic NNGP and NTK of ``spec`` between x1 (n1, d) and x2 (n2, d); ``x2=None`` means x1.
+
+    The NTK sums the ``trainable`` layers' terms (:func:`make_kernel_fn`); a parameterization without
+    an infinite-width kernel ('mup', 'mean_field') raises a ValueError that says why.
 
     Returns a :class:`Kernel` of host NumPy arrays (nngp, ntk: (n1, n2)). Inputs larger than
     ``tile_size`` (default: one block up to 4096 points, else tiles of 2048) are cut into tiles,
@@ -60,7 +81,7 @@ def analytic_kernels(
         raise ValueError(
             f"x1, x2: expected 2-D arrays (n, d) with the same d; got shapes {x1.shape} and {x2.shape}."
         )
-    kernel_fn = make_kernel_fn(spec)
+    kernel_fn = make_kernel_fn(spec, trainable)
     if tile_size is None:
         tile_size = DEFAULT_TILE if max(len(x1), len(x2)) <= DEFAULT_TILE else LARGE_TILE
     order = get_activation(spec.activation).quadrature_order

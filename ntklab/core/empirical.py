@@ -5,38 +5,36 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ntklab.core.network import MLPSpec, learning_rate_scale, make_mlp, trainable_mask
-from ntklab.core.stax import Dense
-from ntklab.core.activations import derivative
+from ntklab.core.network import MLPSpec, learning_rate_scale, make_mlp
+from ntklab.core.precision import full_precision
 
 Array = jax.Array
 
 
-def _features(spec: MLPSpec, params, x: Array):
-    """Per Dense layer: (its input h (n, N_in), ∂f/∂z of its output δ (n, N_out), c_w, c_b)."""
-    net = make_mlp(spec)
-    inputs, scales, act_derivs = [], [], []
-    h = x
-    for layer, p in zip(net.layers, params):
-        if isinstance(layer, Dense):
+def _features(net, params, x: Array):
+    """Per Dense layer, in forward order: (its input h (n, N_in), δ = ∂f/∂z of its output (n, N_out), (c_w, c_b)).
+
+    One reverse pass for any architecture: a zero e is added to every Dense output z (``tap``) and
+    δ = ∂(Σ_examples f)/∂e, which is per example because examples do not mix.
+    """
+    dense = net.dense_layers(params)
+    zeros = [jnp.zeros((x.shape[0], layer.out_dim), x.dtype) for layer, _ in dense]
+
+    def total(eps):
+        inputs, eps = [], iter(eps)
+
+        def tap(layer, h, z):
             inputs.append(h)
-            scales.append(layer.scales(h.shape[-1]))
-            h = layer.apply(p, h)
-        else:
-            act_derivs.append(derivative(layer.fn)(h))
-            h = layer.apply(p, h)
-    # Backward: δ at the readout is 1; through a Dense, δ_in = c_w δ Wᵀ; through φ, δ ⊙ φ'(z).
-    dense_params = [p for layer, p in zip(net.layers, params) if isinstance(layer, Dense)]
-    deltas = [None] * len(dense_params)
-    delta = jnp.ones((x.shape[0], 1), x.dtype)
-    for i in reversed(range(len(dense_params))):
-        deltas[i] = delta
-        if i > 0:
-            w, _ = dense_params[i]
-            delta = scales[i][0] * (delta @ w.T) * act_derivs[i - 1]
+            return z + next(eps)
+
+        return jnp.sum(net.apply(params, x, tap)), inputs
+
+    deltas, inputs = jax.grad(total, has_aux=True)(zeros)
+    scales = [layer.scales(h.shape[-1]) for (layer, _), h in zip(dense, inputs)]
     return inputs, deltas, scales
 
 
+@full_precision
 def empirical_ntk(spec: MLPSpec, params, x1: Array, x2: Array | None = None, *, trainable: str = "all") -> Array:
     """Θ̂(x1, x2): (n1, n2), layer by layer without building J, over the ``trainable`` layers.
 
@@ -45,11 +43,12 @@ def empirical_ntk(spec: MLPSpec, params, x1: Array, x2: Array | None = None, *, 
     parameterization's learning-rate factor n^(−c), so that gradient descent moves f by −ηΘ̂(f − y)/n.
     Cost O(n·N²·L) for the features plus O(n1·n2·N·L) for the Gram matrices.
     """
-    dense_on = [m[0] for m in trainable_mask(spec, params, trainable) if m]
+    net = make_mlp(spec, trainable)
+    dense_on = [layer.trainable for layer, _ in net.dense_layers(params)]
     # Inputs in the parameters' precision: float32 inputs would make the first layer's h1 h2ᵀ float32.
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(params))
-    h1, d1, scales = _features(spec, params, jnp.asarray(x1, dtype))
-    h2, d2, _ = (h1, d1, scales) if x2 is None else _features(spec, params, jnp.asarray(x2, dtype))
+    h1, d1, scales = _features(net, params, jnp.asarray(x1, dtype))
+    h2, d2, _ = (h1, d1, scales) if x2 is None else _features(net, params, jnp.asarray(x2, dtype))
     ntk = 0.0
     for a1, a2, g1, g2, (c_w, c_b), on in zip(h1, h2, d1, d2, scales, dense_on):
         if on:

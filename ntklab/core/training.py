@@ -123,7 +123,9 @@ class GDConsts(NamedTuple):
     """What the steps read and never change: frozen leaves, θ0's trainable leaves, the data.
 
     offset: f(θ0, X) when centered, else 0 (n,); fa0: f_α(θ0, X) (n,); ntk0: Θ̂₀(X, X) (n, n) in
-    function space (unused, (0, 0), in parameter space).
+    function space (unused, (0, 0), in parameter space); lin_limit: a linearization loss above it has
+    diverged (its dynamics are linear: below η_crit its loss never grows, above it the unstable modes
+    grow geometrically, so 10³× the initial loss means divergence, long before an overflow).
     """
 
     frozen: list
@@ -133,6 +135,7 @@ class GDConsts(NamedTuple):
     offset: Array
     fa0: Array
     ntk0: Array
+    lin_limit: Array
 
 
 class ChunkStats(NamedTuple):
@@ -191,10 +194,10 @@ def make_gd_steps(apply_fn, *, alpha: float, lr_scale: float = 1.0, linearizatio
                 lin_loss = half_mse(r, 0.0)
                 lin = state.lin - (learning_rate / r.shape[0]) * r
             else:
-                lin_loss, lin_grads = jax.value_and_grad(lambda p: half_mse(lin_f_param(p, c), c.y) * inv_alpha2)(state.lin)
-                lin_loss = lin_loss / inv_alpha2
+                lin_loss, lin_grads = jax.value_and_grad(lambda p: half_mse(lin_f_param(p, c), c.y))(state.lin)
                 lin = jax.tree_util.tree_map(lambda p, g: p - (param_rate * inv_alpha2) * g, state.lin, lin_grads)
-            lin_bad = jnp.where((stats.lin_bad < 0) & ~jnp.isfinite(lin_loss), i, stats.lin_bad)
+            bad = ~jnp.isfinite(lin_loss) | (lin_loss > c.lin_limit)
+            lin_bad = jnp.where((stats.lin_bad < 0) & bad, i, stats.lin_bad)
         return GDState(params, lin), ChunkStats(loss, lin_loss, net_bad, lin_bad), i + 1
 
     def steps(state: GDState, consts: GDConsts, n_steps, learning_rate):

@@ -22,6 +22,8 @@ from ntklab.core import (
     dense_weights,
     empirical_ntk,
     float_dtype,
+    KernelSolveError,
+    gp_posterior,
     gradient_descent_mse,
     hidden_preactivations,
     init_params,
@@ -48,6 +50,7 @@ from ntklab.session.spec import ExperimentSpec, SpecError
 
 CHUNK_SECONDS = 0.15  # a compiled chunk of training steps lasts about this long: Stop is seen between chunks
 MAX_CHUNK = 1 << 20
+LIN_LIMIT = 1e3  # a linearization whose loss grows 10³-fold has diverged (core/training.py: GDConsts)
 REPLAY_SNAPSHOTS = 10  # snapshots drawn between the last snapshot and a divergence
 REPLAY_SECONDS = 2.0  # a divergence is replayed from the last snapshot when that takes at most this long
 
@@ -157,7 +160,8 @@ class _Model:
     mask: list
     x_train: jax.Array
     y_train: jax.Array
-    x_all: jax.Array  # [train | test | grid]
+    x_all: jax.Array  # [train | test | grid], or [train | test] when the grid is the test set
+    grid_is_test: bool
     ntk_rows: Callable  # (start, stop) -> Θ̂₀(X[start:stop], X)
 
 
@@ -190,6 +194,19 @@ def run_dataset(spec: ExperimentSpec) -> Dataset:
     return data
 
 
+def grid_is_test_set(data: Dataset) -> bool:
+    """'points' views plot predicted vs true on the test points: the grid is the test set, evaluated once."""
+    return data.x_grid.shape == data.x_test.shape and np.array_equal(data.x_grid, data.x_test)
+
+
+def evaluated_points(data: Dataset) -> tuple[jax.Array, bool]:
+    """(x_all, grid_is_test): the inputs every evaluation runs on, [train | test | grid], or [train |
+    test] when the grid is the test set."""
+    grid_is_test = grid_is_test_set(data)
+    parts = [jnp.asarray(data.x_train), jnp.asarray(data.x_test)] + ([] if grid_is_test else [jnp.asarray(data.x_grid)])
+    return jnp.concatenate(parts), grid_is_test
+
+
 def _model(spec: ExperimentSpec) -> _Model:
     """Builds the run's data and θ0. θ0 is drawn in float32 and cast, so both precisions start alike."""
     dtype = float_dtype()
@@ -197,7 +214,7 @@ def _model(spec: ExperimentSpec) -> _Model:
     m = spec.model
     theta0 = draw_theta0(m, data.x_train.shape[1], spec.train.seed, dtype)
     x_train = jnp.asarray(data.x_train)
-    x_all = jnp.concatenate([x_train, jnp.asarray(data.x_test), jnp.asarray(data.x_grid)])
+    x_all, grid_is_test = evaluated_points(data)
     trainable = spec.train.trainable
 
     @jax.jit
@@ -206,7 +223,7 @@ def _model(spec: ExperimentSpec) -> _Model:
 
     return _Model(data=data, apply_fn=make_apply_fn(m), theta0=theta0,
                   mask=trainable_mask(m, theta0, trainable), x_train=x_train,
-                  y_train=jnp.asarray(data.y_train), x_all=x_all,
+                  y_train=jnp.asarray(data.y_train), x_all=x_all, grid_is_test=grid_is_test,
                   ntk_rows=lambda start, stop: rows(theta0, x_train[start:stop]))
 
 
@@ -362,9 +379,11 @@ class _Run:
         ntk0_all = (jax.jit(lambda p, x1, x2: empirical_ntk(m, p, x1, x2, trainable=trainable))(
                         model.theta0, model.x_all, model.x_train) if function_space else jnp.zeros((0, 0), fa0_all.dtype))
         self.ntk0_all = ntk0_all
+        loss0 = half_mse(fa0_all[:n], model.y_train)
         self.consts = GDConsts(frozen=frozen, theta0=train0, x=model.x_train, y=model.y_train,
                                offset=offset_all[:n], fa0=fa0_all[:n],
-                               ntk0=ntk0_all[:n] if function_space else ntk0_all)
+                               ntk0=ntk0_all[:n] if function_space else ntk0_all,
+                               lin_limit=LIN_LIMIT * loss0 + jnp.finfo(loss0.dtype).tiny)
         lin0 = jnp.zeros(n, fa0_all.dtype) if function_space else train0
         self.state0 = GDState(train0, lin0)
         kw = dict(alpha=alpha, learning_rate=tr.learning_rate, lr_scale=learning_rate_scale(m),
@@ -394,7 +413,8 @@ class _Run:
             ntk0=ntk0, ntk0_norm=float(np.linalg.norm(ntk0)) or 1.0,
             theta0_norm=_tree_norm(model.theta0) or 1.0, eig0=eig0, eta_crit=eta_crit, infinite=infinite,
             ntk_predict=ntk_predict, run_spectra=run_spectra, backend=jax.default_backend(),
-            precision=tr.precision, eps=float(np.finfo(float_dtype()).eps), notes=tuple(fixed_notes))
+            precision=tr.precision, eps=float(np.finfo(float_dtype()).eps), notes=tuple(fixed_notes),
+            grid_is_test=model.grid_is_test)
 
     def _make_evaluate(self, offset_all):
         """The jitted per-snapshot evaluation; large fixed arrays are its arguments, not constants."""
@@ -447,7 +467,8 @@ class _Run:
         why = (f"with its kernel fixed at Θ̂₀ its top mode grows by |1 − ηλ_max/n| = "
                f"{abs(1 - tr.learning_rate * lam / n):.3g} per step (η = {tr.learning_rate:g} > η_crit = "
                f"{self.eta_crit:.4g}); the network trains on: its kernel can move (the catapult phase, "
-               f"Lewkowycz et al. 2020)" if tr.learning_rate > self.eta_crit else "its loss became inf or NaN")
+               f"Lewkowycz et al. 2020)" if tr.learning_rate > self.eta_crit else
+               "its loss grew a thousandfold or became inf or NaN")
         self.notes += (f"The linearization diverged at step {step}: {why}.",)
 
     def _diverged(self, start: GDState, start_step: int, bad_step: int) -> Iterator[Snapshot]:
@@ -481,19 +502,21 @@ class _Run:
 
 
 def infinite_answers(spec: ExperimentSpec, data: Dataset, *, nngp_points: bool = False):
-    """Analytic kernels once: (InfiniteWidth, ``flow(step, fa0_all) -> f on [train, test, grid]``, the
-    analytic NTK between grid and training points (G, n), notes on what failed, and with
-    ``nngp_points`` the NNGP posterior mean on [train | test] (else None)).
+    """Analytic kernels once: (InfiniteWidth, ``flow(step, fa0_all) -> f on the evaluated points``
+    ([train, test, grid], or [train, test] when the grid is the test set), the analytic NTK between
+    grid and training points (G, n), notes on what failed, and with ``nngp_points`` the NNGP posterior
+    mean on [train | test] (else None)).
 
     ``flow`` is the NTK ∞ gradient flow from the network's own outputs at init fa0_all (Lee et al.
     2019, eq. 9); it keeps one eigendecomposition for every step and every fa0_all (a sweep's seeds).
     """
     notes = []
-    kw = {} if spec.train.trainable == "all" else {"trainable": spec.train.trainable}
-    x_rest = np.concatenate([data.x_test, data.x_grid])
+    kw = {"trainable": spec.train.trainable}
+    grid_is_test = grid_is_test_set(data)
+    x_rest = data.x_test if grid_is_test else np.concatenate([data.x_test, data.x_grid])
     k_dd = analytic_kernels(spec.model, data.x_train, **kw)
     k_rd = analytic_kernels(spec.model, x_rest, data.x_train, **kw)
-    n_test = len(data.x_test)
+    n_test = 0 if grid_is_test else len(data.x_test)  # where the grid's rows start in k_rd
     if not all(np.all(np.isfinite(a)) for a in (k_dd.ntk, k_dd.nngp, k_rd.ntk, k_rd.nngp)):
         return None, None, None, ["NTK ∞ and NNGP not drawn: the analytic kernel is not finite at these "
                                   "settings (its variances overflow); lower model.w_std or model.depth."], None
@@ -501,23 +524,21 @@ def infinite_answers(spec: ExperimentSpec, data: Dataset, *, nngp_points: bool =
     nngp_mean = nngp_std = None
     reg = spec.infinite.nngp_diag_reg
     try:
-        nngp = gradient_descent_mse(k_dd.nngp, data.y_train, diag_reg=reg)
-        mean, var = (np.asarray(a, np.float64) for a in nngp(math.inf, k_rd.nngp[n_test:], k_grid_diag))
-    except (ValueError, np.linalg.LinAlgError) as exc:
-        mean = var = None
-        notes.append(f"NNGP posterior not drawn: {exc}")
-    if mean is not None:
-        scale = float(np.max(np.abs(k_grid_diag))) if len(k_grid_diag) else 1.0
-        floor = -max(len(data.x_train), 1) * float(np.finfo(float_dtype()).eps) * 100 * scale
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
-            notes.append(f"NNGP posterior not drawn: the kernel solve failed in {spec.train.precision} "
-                         f"(K + {reg:g}·tr(K)/n·I is too ill-conditioned); raise infinite.nngp_diag_reg "
-                         f"(e.g. to 1e-4) or set train.precision = float64.")
-        elif np.min(var) < floor:
-            notes.append(f"NNGP posterior not drawn: its variance is negative beyond rounding "
-                         f"(min {np.min(var):.3g}); raise infinite.nngp_diag_reg or use float64.")
-        else:
-            nngp_mean, nngp_std = mean, np.sqrt(np.maximum(var, 0.0))
+        post = gp_posterior(k_dd.nngp, data.y_train, k_rd.nngp[n_test:], k_grid_diag, diag_reg=reg)
+    except KernelSolveError as exc:
+        notes.append(f"NNGP posterior not drawn: K + {reg:g}·tr(K)/n·I is not positive definite in "
+                     f"{spec.train.precision} (λ_min {exc.lambda_min:.3g}); raise infinite.nngp_diag_reg "
+                     f"(NNGP diag reg) to {exc.suggested_diag_reg:g} or more.")
+    else:
+        if np.any(post.negative):
+            worst = int(np.argmin(post.variance))
+            notes.append(f"NNGP posterior ±2σ not drawn: its variance is negative beyond rounding "
+                         f"({post.variance[worst]:.3g} < −{post.variance_rounding[worst]:.2g}); raise "
+                         f"infinite.nngp_diag_reg (NNGP diag reg) or use train.precision = float64.")
+            nngp_mean = np.asarray(post.mean, np.float64)
+        else:  # within rounding of 0: drawn as 0
+            nngp_mean = np.asarray(post.mean, np.float64)
+            nngp_std = np.sqrt(np.maximum(np.asarray(post.variance, np.float64), 0.0))
     infinite = InfiniteWidth(nngp_mean=nngp_mean, nngp_std=nngp_std, ntk_train_train=np.asarray(k_dd.ntk),
                              nngp_train_train=np.asarray(k_dd.nngp))
     ntk = gradient_descent_mse(k_dd.ntk, data.y_train, learning_rate=spec.train.learning_rate)
@@ -529,10 +550,11 @@ def infinite_answers(spec: ExperimentSpec, data: Dataset, *, nngp_points: bool =
 
     nngp_fit = None
     if nngp_points and nngp_mean is not None:
-        k_fit = np.concatenate([k_dd.nngp, k_rd.nngp[:n_test]])
-        nngp_fit = np.asarray(nngp(math.inf, k_fit), np.float64)
-        if not np.all(np.isfinite(nngp_fit)):
-            nngp_fit = None
+        m_test = len(data.x_test)  # the test rows come first in k_rd
+        k_fit = np.concatenate([k_dd.nngp, k_rd.nngp[:m_test]])
+        diag_fit = np.concatenate([k_dd.cov1, k_rd.cov1[:m_test]])
+        fit = np.asarray(gp_posterior(k_dd.nngp, data.y_train, k_fit, diag_fit, diag_reg=reg).mean, np.float64)
+        nngp_fit = fit if np.all(np.isfinite(fit)) else None
     return infinite, flow, np.asarray(k_rd.ntk[n_test:]), notes, nngp_fit
 
 
@@ -549,9 +571,16 @@ def _run_spectra(spec, eig0, ntk0, y, infinite, grid_ntk, data) -> RunSpectra:
         eig_ntk0=eig0.values, energy_ntk0=sp.target_energy(eig0, y),
         alignment_ntk0=sp.kernel_target_alignment(ntk0, y), eig_ntk_inf=eig_ntk_inf,
         eig_nngp_inf=eig_nngp_inf, energy_ntk_inf=energy_inf, alignment_ntk_inf=alignment_inf,
-        eigenfunctions=functions, order=np.argsort(data.x_train[:, 0], kind="stable"),
+        eigenfunctions=functions, order=_order(data),
         eps=float(np.finfo(float_dtype()).eps),
     )
+
+
+def _order(data: Dataset) -> np.ndarray:
+    """Training points in the order the kernel heatmaps show them: by angle on the circle, else by x₁."""
+    x = np.asarray(data.x_train, np.float64)
+    key = np.arctan2(x[:, 1], x[:, 0]) if getattr(data, "view", "line") == "circle" else x[:, 0]
+    return np.argsort(key, kind="stable")
 
 
 def _tree_norm(tree) -> float:

@@ -57,8 +57,9 @@ def run_arrays(record: RunRecord) -> dict[str, np.ndarray]:
                   x_grid=data.x_grid, y_grid=data.y_grid)
     if last.infinite is not None:
         arrays["ntk_train_train_analytic"] = last.infinite.ntk_train_train
-        if last.infinite.nngp_mean is not None:
-            arrays.update(nngp_mean=last.infinite.nngp_mean, nngp_std=last.infinite.nngp_std)
+        for name in ("nngp_mean", "nngp_std"):
+            if getattr(last.infinite, name) is not None:
+                arrays[name] = getattr(last.infinite, name)
     kernels = record.kernels
     if kernels:
         arrays["spectra_step"] = np.array([k.step for k in kernels])

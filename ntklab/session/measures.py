@@ -84,6 +84,7 @@ class RunContext:
     precision); eig0: its eigendecomposition (None when spectra are off); ntk_predict(step): the NTK ∞
     gradient-flow outputs on all evaluated points at t = step·η (None when off or without a limit);
     eps: the run precision's rounding unit; notes: fixed one-line remarks (why a curve is absent).
+    When ``grid_is_test`` (views of points: d > 2, CSV, digits) outputs are [train | test] only.
     """
 
     steps_total: int
@@ -103,6 +104,7 @@ class RunContext:
     precision: str
     eps: float
     notes: tuple[str, ...] = ()
+    grid_is_test: bool = False  # outputs are [train | test] and the grid is the test set
     nngp_fit: np.ndarray | None = None  # NNGP posterior mean on [train | test] (sweeps; None when absent)
 
 
@@ -138,6 +140,10 @@ def _mse(f, y) -> float:
 
 
 def _parts(ctx: RunContext, f):
+    """(train, test, grid) parts of an output vector on every evaluated point."""
+    if ctx.grid_is_test:
+        train, test = np.split(np.asarray(f), [ctx.split[0]])
+        return train, test, test
     return np.split(np.asarray(f), ctx.split)
 
 

@@ -47,12 +47,14 @@ from ntklab.core import (
 )
 from ntklab.core.learning_curve import learning_curve, sample_spectrum
 from ntklab.core.stability import eta_crit as kernel_eta_crit
-from ntklab.core.training import GDConsts, GDState, combine, make_gd_steps, partition
+from ntklab.core.training import GDConsts, GDState, combine, half_mse, make_gd_steps, partition
 from ntklab.session.atomic import atomic_write_bytes, atomic_write_text
 from ntklab.session.experiment import (
     CHUNK_SECONDS,
+    LIN_LIMIT,
     MAX_CHUNK,
     draw_theta0,
+    evaluated_points,
     infinite_answers,
     make_evaluate,
     run_dataset,
@@ -176,7 +178,7 @@ def _compiled(model, trainable: str, linearization: str, alpha: float, lr_scale:
                     else jnp.zeros((0, 0), f0_all.dtype))
         return f0_all, ntk0, ntk0_all
 
-    consts_axes = GDConsts(frozen=0, theta0=0, x=None, y=None, offset=0, fa0=0, ntk0=0)
+    consts_axes = GDConsts(frozen=0, theta0=0, x=None, y=None, offset=0, fa0=0, ntk0=0, lin_limit=0)
     steps = make_gd_steps(apply_fn, alpha=alpha, lr_scale=lr_scale, linearization=linearization, with_lin=True)
     evaluate = make_evaluate(model, apply_fn, alpha=alpha, linearization=linearization)
     fixed_axes = (consts_axes, None, 0, 0, 0, 0, 0)
@@ -240,7 +242,7 @@ class _BatchRun:
         dtype = float_dtype()
         data = run_dataset(point)
         x_train = jnp.asarray(data.x_train)
-        x_all = jnp.concatenate([x_train, jnp.asarray(data.x_test), jnp.asarray(data.x_grid)])
+        x_all, grid_is_test = evaluated_points(data)
         n, n_te = len(data.x_train), len(data.x_test)
         alpha, centered = float(getattr(m, "output_scale", 1.0)), bool(getattr(m, "centered", False))
         fn = _compiled(m, tr.trainable, tr.linearization, alpha, float(learning_rate_scale(m)), tr.precision)
@@ -253,9 +255,11 @@ class _BatchRun:
         f0_b, ntk0_b, ntk0_all_b = fn["setup"](theta0_b, x_all, x_train)
         offset_b = f0_b if centered else jnp.zeros_like(f0_b)
         fa0_b = alpha * (f0_b - offset_b)
-        consts = GDConsts(frozen=frozen_b, theta0=train0_b, x=x_train, y=jnp.asarray(data.y_train),
-                          offset=offset_b[:, :n], fa0=fa0_b[:, :n],
-                          ntk0=ntk0_all_b[:, :n])
+        y_train = jnp.asarray(data.y_train)
+        loss0_b = jax.vmap(half_mse, in_axes=(0, None))(fa0_b[:, :n], y_train)
+        consts = GDConsts(frozen=frozen_b, theta0=train0_b, x=x_train, y=y_train,
+                          offset=offset_b[:, :n], fa0=fa0_b[:, :n], ntk0=ntk0_all_b[:, :n],
+                          lin_limit=LIN_LIMIT * loss0_b + jnp.finfo(loss0_b.dtype).tiny)
         lin0 = jnp.zeros((len(seeds), n), dtype) if function_space else train0_b
         state = GDState(train0_b, lin0)
 
@@ -269,7 +273,7 @@ class _BatchRun:
             _, flow, _, more, nngp_fit = infinite_answers(point, data, nngp_points=True)
             notes += more
 
-        state, bad = self._train(fn["chunk"], state, consts, jnp.asarray(tr.learning_rate, dtype))
+        state, bad, lin_bad = self._train(fn["chunk"], state, consts, jnp.asarray(tr.learning_rate, dtype))
         if state is None:
             return None
         w0_b = _stack([dense_weights(m, t) for t in theta0s])
@@ -285,7 +289,8 @@ class _BatchRun:
             f_all, f_lin_all, loss, dist, features, weights = (np.asarray(o[i]) for o in outputs)
             eta_crit, _ = kernel_eta_crit(ntk0_np[i])
             seed_notes = list(notes)
-            lin_ok = bool(np.all(np.isfinite(f_lin_all)))
+            lin_ok = lin_bad[i] < 0 and bool(np.all(np.isfinite(f_lin_all)))
+            lin_step = NOT_DIVERGED if lin_ok else int(lin_bad[i]) if lin_bad[i] >= 0 else tr.steps
             if not lin_ok:
                 why = "η > η_crit" if tr.learning_rate > eta_crit else "its loss became inf or NaN"
                 seed_notes.append(f"The linearization diverged ({why}).")
@@ -305,11 +310,11 @@ class _BatchRun:
                 ntk0_norm=float(np.linalg.norm(ntk0_np[i])) or 1.0, theta0_norm=_tree_norm(theta0s[i]) or 1.0,
                 eig0=None, eta_crit=eta_crit, infinite=None, ntk_predict=predict, run_spectra=None,
                 backend=jax.default_backend(), precision=tr.precision, eps=float(np.finfo(dtype).eps),
-                notes=tuple(seed_notes), nngp_fit=nngp_fit)
+                notes=tuple(seed_notes), grid_is_test=grid_is_test, nngp_fit=nngp_fit)
             obs = Observation(
                 step=tr.steps, wall_time=wall, f_net=f_all, f_lin=f_lin_all if lin_ok else None, loss=float(loss),
                 last_loss=math.nan, param_dist=float(dist), feature_change=features[:n_hidden],
-                weight_change=weights, ntk_t=ntk_t_b[i], lin_diverged_step=NOT_DIVERGED if lin_ok else tr.steps,
+                weight_change=weights, ntk_t=ntk_t_b[i], lin_diverged_step=lin_step,
                 ntk_diverged_step=ntk_bad)
             values = measure(ctx, obs, SWEEP_MEASUREMENTS)
             fields = {name: float(values[name]) for name in MEASURES}
@@ -323,24 +328,26 @@ class _BatchRun:
         return points
 
     def _train(self, chunk, state, consts, learning_rate):
-        """All steps in compiled chunks of ~CHUNK_SECONDS; (state, first bad step per seed) or (None, None)."""
+        """All steps in compiled chunks of ~CHUNK_SECONDS; (state, the first step per seed whose network
+        loss was not finite, the first whose linearization diverged (−1: none)), or (None, None, None)."""
         total = self.point.train.steps
         step, chunk_len, compiled = 0, 1, False
-        bad = np.full(len(self.seeds), -1)
+        bad = lin_bad = np.full(len(self.seeds), -1)
         while step < total:
             if self._ask(step, "training" if compiled else "compiling"):
-                return None, None
+                return None, None, None
             n = int(min(chunk_len, total - step))
             started = time.perf_counter()
             state, stats = chunk(state, consts, n, learning_rate)
-            net_bad = np.asarray(jax.device_get(stats.net_bad))
+            net_bad, lin_now = (np.asarray(a) for a in jax.device_get((stats.net_bad, stats.lin_bad)))
             if compiled:
                 elapsed = time.perf_counter() - started
                 chunk_len = int(np.clip(n * CHUNK_SECONDS / max(elapsed, 1e-6), 1, MAX_CHUNK))
             compiled = True
             bad = np.where((bad < 0) & (net_bad >= 0), step + net_bad, bad)
+            lin_bad = np.where((lin_bad < 0) & (lin_now >= 0), step + lin_now, lin_bad)
             step += n
-        return state, bad
+        return state, bad, lin_bad
 
 
 # --- the sweep -----------------------------------------------------------------------------------

@@ -13,14 +13,16 @@ from PySide6.QtWidgets import QApplication
 from ntklab import appinfo
 
 from ntklab.ui.controller import Controller
-from ntklab.ui.main_window import MainWindow
+from ntklab.ui.main_window import MainWindow, settings_store
 
 
-def create_window(config: str | None = None) -> tuple[MainWindow, Controller]:
+def create_window(config: str | None = None, remember: bool = True) -> tuple[MainWindow, Controller]:
+    """The window and its controller; ``config``: an experiment file to open (a bad one: a banner).
+    ``remember``: keep the splitter position and the last folder between sessions (QSettings)."""
     # The worker's Python between XLA calls and the GUI share the GIL: a 1 ms switch interval
     # (CPython's default is 5 ms) keeps the event loop's waits for it short.
     sys.setswitchinterval(0.001)
-    window = MainWindow()
+    window = MainWindow(settings_store() if remember else None)
     controller = Controller(window)
     if config:
         controller.open_spec(config)
@@ -39,7 +41,10 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
         app.setWindowIcon(QIcon(str(appinfo.resource("ntklab.png"))))
     except FileNotFoundError as exc:  # a plain pip install: no resources/, no icon, the app still runs
         print(f"note: {exc}", file=sys.stderr)
-    window, controller = create_window(config)
+    window, controller = create_window(remember=not screenshot)  # a screenshot looks the same every time
+    if config and not controller.open_spec(config) and screenshot:  # the window shows why in its banner
+        print(f"error: {window.banner.text()}", file=sys.stderr)
+        return 2
     # Ctrl+C in the terminal closes the window; a timer lets Python see the signal.
     signal.signal(signal.SIGINT, lambda *_: window.close())
     tick = QTimer()
@@ -53,9 +58,14 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
     if screenshot:
         spec = controller.spec if config else None
         if steps is not None:
+            from ntklab.session import SpecError
             from ntklab.ui.params import spec_from_params
 
-            spec = (spec or spec_from_params(window.params)).with_changes(train={"steps": steps})
+            try:
+                spec = (spec or spec_from_params(window.params)).with_changes(train={"steps": steps})
+            except SpecError as exc:
+                print(f"error: --steps {steps}: {str(exc).split(': ', 1)[-1]}", file=sys.stderr)
+                return 2
         return _screenshot(app, window, controller, screenshot, spec)
     code = app.exec()
     if not controller.shutdown():  # a compile or a long step is still in flight: do not wait for it

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import jax
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ntklab.session import (
     Experiment,
@@ -20,10 +22,12 @@ from ntklab.session import (
     save_spec,
     write_run,
 )
+from ntklab.session.atomic import RUN_FILES
+from ntklab.session.datasets import build_dataset
 from ntklab.ui.about import AboutDialog
-from ntklab.ui.params import apply_spec, shown, spec_from_params, update_visibility
+from ntklab.ui.params import apply_spec, label_keys, shown, spec_from_params, update_visibility
 from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
-from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES
+from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES, kernel_errors
 from ntklab.ui.worker import RunWorker, start_in_thread
 
 REDRAW_MS = 33  # at most ~30 redraws a second
@@ -31,7 +35,13 @@ MAX_REDRAW_MS = 500
 GUI_DUTY = 0.10  # redraws (data + paint) may take at most this share of the time: pyqtgraph paints in
 # Python with the GIL held, so a busier GUI thread slows training and makes the event loop late
 STABILITY_DELAY_MS = 400  # η_crit of the form's settings is estimated this long after the last edit
+PREVIEW_DELAY_MS = 150  # the form's data is drawn this long after the last edit (before a run)
+STOP_WAIT_MS = 700  # Stop waits this long for the run to end, then leaves it to end in the background
+STATUS_MS = 8000  # confirmations in the status bar stay this long
 TRAINING_VIEWS = ("fit", "loss", "drift")
+PHASES = {"preparing": "preparing…", "compiling": "compiling…", "training": "running"}
+SETTINGS_NOTE = "settings changed: they apply at the next Start"
+LAST_FOLDER_KEY = "files/last_folder"
 
 
 def _stability_key(spec):
@@ -52,9 +62,14 @@ _RETIRING: set = set()  # threads of runs that were reset or left behind, kept a
 
 
 class Controller(QObject):
-    """Owns the worker and the window's state; handlers are ``_on_<source>_<event>``."""
+    """Owns the worker and the window's state; handlers are ``_on_<source>_<event>``.
 
-    runFinished = Signal()  # after the worker thread has ended and the last snapshot is drawn
+    The banner says one thing at a time, of one kind: "settings" (the form's values: refused, too
+    large, above η_crit; re-checked at every edit and cleared once fixed), "run" (the run failed, a
+    kernel is not valid; until the next Start or Reset) or "file" (a file could not be read or written).
+    """
+
+    runFinished = Signal()  # after the worker thread has ended (or was left behind) and the plots are drawn
 
     def __init__(self, window):
         super().__init__()
@@ -68,7 +83,9 @@ class Controller(QObject):
         self.history = History(list(dict.fromkeys(fields)))
         self.latest = None
         self._failed = False  # the current run reported an error
-        self._warning = False  # the banner shows the stability warning (not an error)
+        self._banner_kind: str | None = None  # "settings", "run" or "file" (see the class docstring)
+        self._state = "ready"
+        self._settings_changed = False  # the form was edited during the run
         self._labels_stale = False  # a snapshot arrived since the status bar was updated
         self._views = {**dict.fromkeys(TRAINING_VIEWS, 0), **dict.fromkeys(w.spectra.views, 1)}  # → tab
         self._order = list(self._views)
@@ -80,6 +97,14 @@ class Controller(QObject):
         self._rate_timer.setSingleShot(True)
         self._rate_timer.setInterval(STABILITY_DELAY_MS)
         self._rate_timer.timeout.connect(self._on_rate_timer_timeout)
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(PREVIEW_DELAY_MS)
+        self._preview_timer.timeout.connect(self._on_preview_timer_timeout)
+        self._stop_timer = QTimer(self)
+        self._stop_timer.setSingleShot(True)
+        self._stop_timer.setInterval(STOP_WAIT_MS)
+        self._stop_timer.timeout.connect(self._on_stop_timer_timeout)
 
         w.start_button.clicked.connect(self._on_start_clicked)
         w.pause_button.clicked.connect(self._on_pause_clicked)
@@ -99,7 +124,8 @@ class Controller(QObject):
         self.timer.start()
         w.backend_label.setText(f"JAX {jax.default_backend()}")
         self._update_buttons()
-        self._update_stability()
+        self._check_settings()
+        self._preview_data()
 
     # --- run control ------------------------------------------------------------------------
 
@@ -109,22 +135,27 @@ class Controller(QObject):
 
     def start(self, spec=None) -> bool:
         """Starts a run of ``spec`` (written into the form), else of the form's settings; False when
-        the form holds a bad value."""
+        the form holds a bad value or one this machine cannot hold (the banner says which)."""
         if self.running:
             return False
         if spec is not None:  # the form shows what runs
             apply_spec(self.window.params, spec)
         try:
-            self.spec = spec or spec_from_params(self.window.params)
+            spec = spec or spec_from_params(self.window.params)
+            warnings = check_resources(spec)
         except SpecError as exc:
-            self._show_banner(f"Cannot start: {exc}")
+            self._show_banner(f"Cannot start: {exc}", kind="settings")
             return False
+        self.spec = spec
         self._show_banner("")
         self._clear()
         self._failed = False
+        self._settings_changed = False
         eta = self._rates.get(_stability_key(self.spec))
         if eta is not None and self.spec.train.learning_rate > eta:
-            self._show_banner(self._stability_warning(self.spec.train.learning_rate, eta), warning=True)
+            warnings.append(self._stability_warning(self.spec.train.learning_rate, eta))
+        if warnings:
+            self._show_banner("\n".join(warnings), level="warning", kind="settings")
         for plot in (self.window.loss_plot, self.window.drift_plot, self.window.spectra):
             plot.set_steps(self.spec.train.steps)
         experiment = Experiment(self.spec)
@@ -132,7 +163,7 @@ class Controller(QObject):
         self.worker.snapshotReady.connect(self._on_worker_snapshot)
         self.worker.progressed.connect(self._on_worker_progressed)
         self.worker.runFailed.connect(self._on_worker_failed)
-        self.window.state_label.setText("compiling…")
+        self._set_state("starting…")
         self.thread = start_in_thread(self.worker)
         self.thread.finished.connect(self._on_thread_finished)
         self._update_buttons()
@@ -144,11 +175,17 @@ class Controller(QObject):
         return self.record.snapshots
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        """Asks the run to stop; if it has not ended after STOP_WAIT_MS (a compile or a long step in
+        flight), it is left to end in the background and the window is free again."""
+        if self.worker is None:
+            return
+        self.worker.stop()
+        self._set_state("stopping…")
+        self._stop_timer.start()
 
     def _retire(self) -> None:
         """Stops the current run and lets its thread end on its own: the controller is free at once."""
+        self._stop_timer.stop()
         if self.thread is None:
             return
         self.worker.stop()
@@ -165,6 +202,8 @@ class Controller(QObject):
         (the window is closing); True when every thread has ended."""
         self.timer.stop()
         self._rate_timer.stop()
+        self._preview_timer.stop()
+        self._stop_timer.stop()
         for worker in (self.worker, self._rate_worker):
             if worker is not None:
                 worker.stop()
@@ -177,6 +216,7 @@ class Controller(QObject):
         return all(t.isFinished() for t in threads)
 
     def _clear(self) -> None:
+        """Drops the last run's data (record, history, spectra, curves): its memory is freed."""
         self.record = RunRecord()
         self._rate_base = None
         self.history.clear()
@@ -196,6 +236,13 @@ class Controller(QObject):
         w.stop_button.setEnabled(running)
         w.pause_button.setText("Resume" if running and self.worker.paused else "Pause")
 
+    def _set_state(self, text: str) -> None:
+        """The status bar's state; while a run goes on after an edit of the form, the notice that the
+        settings apply at the next Start stays beside it."""
+        self._state = text
+        note = self._settings_changed and self.running
+        self.window.state_label.setText(f"{text} · {SETTINGS_NOTE}" if note else text)
+
     # --- handlers -----------------------------------------------------------------------------
 
     def _on_start_clicked(self) -> None:
@@ -206,24 +253,36 @@ class Controller(QObject):
             return
         if self.worker.paused:
             self.worker.resume()
-            self.window.state_label.setText("running")
+            self._set_state("running")
         else:
             self.worker.pause()
-            self.window.state_label.setText("paused")
+            self._set_state("paused")
         self._update_buttons()
 
     def _on_stop_clicked(self) -> None:
         self.stop()
-        self.window.state_label.setText("stopping…")
+
+    def _on_stop_timer_timeout(self) -> None:
+        """The run did not end within STOP_WAIT_MS of Stop: leave it to end in the background."""
+        if self.worker is None:
+            return
+        self._retire()
+        self.redraw_all()
+        last = self.latest.step if self.latest else 0
+        self._set_state(f"stopped at step {last}")
+        self.runFinished.emit()
 
     def _on_reset_clicked(self) -> None:
         self._retire()
         self._clear()
         self._show_banner("")
-        self.window.state_label.setText("ready")
+        self._settings_changed = False
+        self._set_state("ready")
+        self._check_settings()
+        self._preview_data()
 
     def _on_params_changed(self, _param, changes) -> None:
-        changed = [c[0] for c in changes if c[0].name() != "eta_crit"]  # our own read-out row
+        changed = [c[0] for c in changes if c[1] == "value" and c[0].name() != "eta_crit"]  # not our own rows
         if not changed:
             return
         w = self.window
@@ -235,17 +294,22 @@ class Controller(QObject):
             eigen.by_trace = show["by_trace"]
             self._stale["eigen"] = self.latest is not None
         settings = [p for p in changed if p.parent() and p.parent().name() != "show"]
-        if settings:
-            self._update_stability()
-        if self.running and settings:
-            w.state_label.setText("settings changed: they apply at the next Start")
+        if not settings:
+            return
+        self._check_settings()
+        if self.running:
+            self._settings_changed = True
+            self._set_state(self._state)
+        elif self.latest is None:
+            self._preview_timer.start()
 
     def _on_worker_progressed(self, progress) -> None:
+        if self.sender() is not self.worker or self._failed:
+            return
         w = self.window
         w.step_label.setText(f"step {progress.step:,} / {progress.steps_total:,}")
-        if self.worker is not None and not self.worker.paused:
-            w.state_label.setText("compiling…" if progress.phase == "compiling" else
-                                  "preparing…" if progress.phase == "preparing" else "running")
+        if not self.worker.paused and self._state != "stopping…":
+            self._set_state(PHASES.get(progress.phase, "running"))
 
     def _on_worker_snapshot(self, snap) -> None:
         if self.sender() is not self.worker:  # a run that was reset: its last snapshots are dropped
@@ -256,26 +320,39 @@ class Controller(QObject):
         self.history.append(snap)
         self.latest = snap
         self._labels_stale = True
-        for name in [*TRAINING_VIEWS, *self.window.spectra.append(snap)]:
+        stale = self.window.spectra.append(snap)
+        for name in [*TRAINING_VIEWS, *stale]:
             self._stale[name] = True
+        if "eigen" in stale and self._banner_kind != "run":
+            errors = kernel_errors(self.window.spectra.record)
+            if errors:
+                self._show_banner("Error: " + "\n".join(errors), kind="run")
         if snap.step == 0 and _stability_key(self.spec) not in self._rates:
             self._rates[_stability_key(self.spec)] = snap.eta_crit
-            self._update_stability()
+            self._check_settings()
 
     def _on_worker_failed(self, message: str) -> None:
+        if self.sender() is not self.worker:
+            return
         self._failed = True
-        self._show_banner(f"The run stopped: {message}")
-        self.window.state_label.setText("stopped with an error")
+        self._show_banner(f"The run stopped: {message}", kind="run")
+        self._set_state("stopped with an error")
 
     def _on_thread_finished(self) -> None:
+        self._stop_timer.stop()
         self.thread.deleteLater()
         self.worker.deleteLater()
-        self.thread = None
+        self.thread = self.worker = None
         self.redraw_all()
         if not self._failed:
             last = self.latest.step if self.latest else 0
             done = self.latest is not None and last == self.spec.train.steps
-            self.window.state_label.setText("finished" if done else f"stopped at step {last}")
+            self._set_state("finished" if done else f"stopped at step {last}")
+        else:
+            self._set_state("stopped with an error")
+            if self.latest is not None:  # the steps that were made fill the step axis
+                for plot in (self.window.loss_plot, self.window.drift_plot, self.window.spectra):
+                    plot.set_steps(max(self.latest.step, 1))
         self._update_buttons()
         self.runFinished.emit()
 
@@ -320,13 +397,14 @@ class Controller(QObject):
             return w.fit_plot.plot
         if name in TRAINING_VIEWS:
             plot = w.loss_plot if name == "loss" else w.drift_plot
-            plot.set_data(self.history)
+            plot.set_data(self.history, snap)
             return plot.plot
         w.spectra.redraw(name, self.history, self.spec.train.learning_rate)
         return w.spectra.views[name].plot
 
     def _update_labels(self, snap) -> None:
-        """The status bar's step, steps/s and state (cheap: every tick with a new snapshot)."""
+        """The status bar's step and steps/s (cheap: every tick with a new snapshot). The state is
+        set by the run's progress reports alone."""
         self._labels_stale = False
         w = self.window
         w.step_label.setText(f"step {snap.step:,} / {snap.steps_total:,}")
@@ -335,38 +413,52 @@ class Controller(QObject):
             if snap.step > step0 and snap.wall_time > time0:
                 rate = (snap.step - step0) / (snap.wall_time - time0)
                 w.rate_label.setText(f"{rate:,.0f} steps/s")
-            if self.running and not self.worker.paused:
-                w.state_label.setText("running")
 
-    # --- stability: η_crit of the form's settings, before a run ---------------------------------
+    # --- the banner and the form's checks --------------------------------------------------------
 
-    def _show_banner(self, text: str, warning: bool = False) -> None:
-        self._warning = warning and bool(text)
-        self.window.show_banner(text, "warning" if warning else "error")
+    def _show_banner(self, text: str, level: str = "error", kind: str = "settings") -> None:
+        """Shows ``text`` above the plots (empty: hides it); setting keys are named as the form names them."""
+        self._banner_kind = kind if text else None
+        self.window.show_banner(label_keys(text, self.window.params), level)
+
+    def _clear_banner(self, kind: str) -> None:
+        if self._banner_kind == kind:
+            self._show_banner("")
 
     @staticmethod
     def _stability_warning(learning_rate: float, eta_crit: float) -> str:
         return (f"Warning: the learning rate {learning_rate:g} is above η_crit = 2n/λ_max(Θ̂₀) = {eta_crit:.4g}: "
                 f"gradient descent will likely diverge. Lower train.learning_rate, or start anyway to watch it.")
 
-    def _update_stability(self) -> None:
-        """Shows η_crit of the form's settings beside the learning rate, estimating it when unknown."""
+    def _check_settings(self) -> None:
+        """Checks the form at each edit: a bad value or a run too large for this machine is an error in
+        the banner, a learning rate above η_crit a warning; once fixed, the banner goes. Shows η_crit
+        beside the learning rate, estimating it when unknown."""
         row = self.window.params.child("train", "eta_crit")
         try:
             spec = spec_from_params(self.window.params)
-        except SpecError:
-            row.setValue("–")
+            warnings = check_resources(spec)
+        except SpecError as exc:
+            row.setValue("– (too large)" if "machine" in str(exc) else "–")
+            message = str(exc)
+            prefix = "Too large for this machine: " if "this machine" in message else "Not valid: "
+            if self._banner_kind != "run":
+                self._show_banner(prefix + message, kind="settings")
             return
         eta, lr = self._rates.get(_stability_key(spec)), spec.train.learning_rate
         if eta is None:
             row.setValue("computing…")
             self._rate_timer.start()
-            return
-        row.setValue(f"{eta:.4g}" + ("  ⚠ below the learning rate" if lr > eta else ""))
-        if lr > eta and not self.running and (self._warning or self.window.banner.isHidden()):
-            self._show_banner(self._stability_warning(lr, eta), warning=True)
-        elif lr <= eta and self._warning and not self.running:
-            self._show_banner("")
+        else:
+            above = lr > eta
+            row.setValue(f"{eta:.4g}" + ("  ⚠ < η" if above else ""))
+            row.setOpts(tip=(f"η_crit = {eta:.4g} is below the learning rate η = {lr:g}: gradient descent on the "
+                             f"linearized network diverges along the top eigenvector." if above else "") or None)
+            if above:
+                warnings.append(self._stability_warning(lr, eta))
+        if self._banner_kind in (None, "settings"):
+            self._show_banner("\n".join(warnings), level="warning", kind="settings") if warnings \
+                else self._clear_banner("settings")
 
     def _on_rate_timer_timeout(self) -> None:
         if self._rate_thread is not None:  # one estimate at a time; this one runs when it ends
@@ -374,19 +466,14 @@ class Controller(QObject):
             return
         try:
             spec = spec_from_params(self.window.params)
+            check_resources(spec)
         except SpecError:
-            return
+            return  # _check_settings says why
         if _stability_key(spec) in self._rates:
-            self._update_stability()
+            self._check_settings()
             return
         if self.running and _stability_key(spec) == _stability_key(self.spec):
             return  # the run measures it at its step 0, without a second compile beside its own
-        try:
-            check_resources(spec)
-        except SpecError as exc:
-            self._show_banner(f"Too large for this machine: {exc}")
-            self.window.params.child("train", "eta_crit").setValue("– (too large)")
-            return
         self._rate_worker = RunWorker(lambda checkpoint: _estimate(spec, checkpoint))
         self._rate_worker.snapshotReady.connect(self._on_rate_ready)
         self._rate_worker.runFailed.connect(self._on_rate_failed)
@@ -396,7 +483,7 @@ class Controller(QObject):
     def _on_rate_ready(self, result) -> None:
         key, eta = result
         self._rates[key] = eta
-        self._update_stability()
+        self._check_settings()
 
     def _on_rate_failed(self, message: str) -> None:
         self.window.params.child("train", "eta_crit").setValue("–")
@@ -407,55 +494,132 @@ class Controller(QObject):
         self._rate_worker.deleteLater()
         self._rate_thread = self._rate_worker = None
 
+    # --- the form's data, drawn before a run ------------------------------------------------------
+
+    def _on_preview_timer_timeout(self) -> None:
+        if not self.running and self.latest is None:
+            self._preview_data()
+
+    def _preview_data(self) -> None:
+        """Draws the form's training points and target on the fit plot (before the first Start, after
+        Reset): the user sees the data at once. Bad or unbuildable settings draw nothing."""
+        plot = self.window.fit_plot
+        try:
+            data = build_dataset(spec_from_params(self.window.params).data, np.float32)
+        except Exception:  # noqa: BLE001 (a bad setting: _check_settings names it; nothing to draw)
+            plot.clear()
+            return
+        if getattr(data, "view", "line") == "line" and data.x_grid.shape[1] == 1:
+            plot.clear()
+            plot.set_dataset(data)
+
     # --- files ---------------------------------------------------------------------------------
 
-    def open_spec(self, path: str) -> None:
+    def _settings(self):
+        return self.window.settings
+
+    def _last_folder(self) -> str:
+        settings = self._settings()
+        folder = settings.value(LAST_FOLDER_KEY, "") if settings is not None else ""
+        return folder if folder and Path(folder).is_dir() else str(Path.cwd())
+
+    def _remember_folder(self, path: str | Path) -> None:
+        if self._settings() is not None:
+            self._settings().setValue(LAST_FOLDER_KEY, str(Path(path).parent))
+
+    def _confirm(self, text: str) -> None:
+        """A confirmation in the status bar for a while (not before the window is shown)."""
+        if self.window.isVisible():
+            self.window.statusBar().showMessage(text, STATUS_MS)
+
+    def open_spec(self, path: str) -> bool:
+        """Reads an experiment file into the form; False (and the reason in the banner) when it cannot."""
         try:
             spec = load_spec(path)
         except SpecError as exc:
-            self._show_banner(str(exc))
-            return
+            self._show_banner(str(exc), kind="file")
+            return False
+        except Exception as exc:  # noqa: BLE001 (any failure is a message, never a crash)
+            self._show_banner(f"{path}: could not be opened ({type(exc).__name__}: {exc}).", kind="file")
+            return False
         apply_spec(self.window.params, spec)
         self.spec = spec
-        self._show_banner("")
-        self.window.state_label.setText(f"opened {Path(path).name}")
+        self._clear_banner("file")
+        self._check_settings()
+        self._confirm(f"Opened {path}")
+        return True
 
     def _on_open_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open experiment", "", "Experiment (*.toml)")
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open experiment", self._last_folder(),
+                                              "Experiment (*.toml);;All files (*)")
         if path:
+            self._remember_folder(path)
             self.open_spec(path)
 
     def _on_save_triggered(self) -> None:
         try:
             spec = spec_from_params(self.window.params)
         except SpecError as exc:
-            self._show_banner(f"Cannot save: {exc}")
+            self._show_banner(f"Cannot save: {exc}", kind="settings")
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save experiment", "experiment.toml",
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save experiment",
+                                              str(Path(self._last_folder()) / "experiment.toml"),
                                               "Experiment (*.toml)")
-        if path:
-            try:
-                save_spec(spec, path)
-            except OSError as exc:
-                self._show_banner(f"Could not save {path}: {exc.strerror or exc}")
+        if not path:
+            return
+        path = str(Path(path).with_suffix(".toml")) if not Path(path).suffix else path
+        self._remember_folder(path)
+        try:
+            save_spec(spec, path)
+        except OSError as exc:
+            self._show_banner(f"Could not save {path}: {exc.strerror or exc}; choose another place.", kind="file")
+            return
+        self._clear_banner("file")
+        self._confirm(f"Saved the experiment to {path}")
 
     def _on_export_triggered(self) -> None:
+        """Exports the run into a folder that the dialog names: created when new; a previous run's
+        folder is replaced after a question; a folder with other files is refused (banner)."""
         if self.record.last is None:
-            self._show_banner("Nothing to export yet: start a run first.")
+            self._show_banner("Nothing to export yet: start a run first.", kind="file")
             return
-        folder = QFileDialog.getExistingDirectory(self.window, "Export run into folder")
-        if folder:
-            try:
-                write_run(self.record, self.spec, folder)
-            except (OSError, OutputError) as exc:
-                self._show_banner(f"Could not export: {exc}")
+        default = Path(self._last_folder()) / datetime.now().strftime("ntklab-run-%Y%m%d-%H%M%S")
+        folder, _ = QFileDialog.getSaveFileName(self.window, "Export run data into a new folder", str(default),
+                                                "Folder (*)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if not folder:
+            return
+        self._remember_folder(folder)
+        target = Path(folder)
+        if target.is_dir() and any(target.iterdir()) and all(p.name in RUN_FILES for p in target.iterdir()):
+            answer = QMessageBox.question(
+                self.window, "Replace the previous run?",
+                f"{target} holds a previous run's files. Replace them with this run?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                self._confirm("Export cancelled: the previous run was kept.")
                 return
-            self.window.state_label.setText(f"exported to {folder}")
+        try:
+            write_run(self.record, self.spec, target, overwrite=True)
+        except (OSError, OutputError, ValueError) as exc:
+            text = str(exc.strerror or exc) if isinstance(exc, OSError) else str(exc)
+            self._show_banner(f"Could not export: {text.replace('--out ', '')}", kind="file")
+            return
+        self._clear_banner("file")
+        self._confirm(f"Exported the run to {target}")
 
     def _on_figure_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save figure", "ntklab.png", "PNG (*.png)")
-        if path:
-            self.window.grab().save(path)
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save figure", str(Path(self._last_folder()) / "ntklab.png"),
+                                              "PNG (*.png)")
+        if not path:
+            return
+        path = str(Path(path).with_suffix(".png")) if not Path(path).suffix else path
+        self._remember_folder(path)
+        if not self.window.grab().save(path, "PNG"):
+            self._show_banner(f"Could not save the figure to {path}: the folder does not exist or is not "
+                              f"writable; choose another place.", kind="file")
+            return
+        self._clear_banner("file")
+        self._confirm(f"Saved the figure to {path}")
 
     def _on_about_triggered(self) -> None:
         AboutDialog(self.window).exec()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from pyqtgraph.parametertree import ParameterTree
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QGridLayout,
+    QHeaderView,
     QLabel,
     QMainWindow,
     QPushButton,
@@ -27,11 +28,25 @@ BANNER_STYLES = {  # background, text
 }
 
 
-class MainWindow(QMainWindow):
-    """Widgets only; the :class:`~ntklab.ui.controller.Controller` does all the wiring."""
+VALUE_COLUMN = 130  # px for the form's values (a number, a choice, its reset button)
+SPLITTER_KEY = "window/splitter"
 
-    def __init__(self):
+
+def settings_store() -> QSettings:
+    """Where the window remembers things between sessions (splitter, last folder)."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "ntklab", "NTK Lab")
+
+
+class MainWindow(QMainWindow):
+    """Widgets only; the :class:`~ntklab.ui.controller.Controller` does all the wiring.
+
+    ``settings``: a QSettings to remember the splitter position in (None: remember nothing, as in
+    ``--screenshot``, which must look the same every time).
+    """
+
+    def __init__(self, settings: QSettings | None = None):
         super().__init__()
+        self.settings = settings
         self.setWindowTitle("NTK Lab")
         self.resize(1440, 900)
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
@@ -39,6 +54,13 @@ class MainWindow(QMainWindow):
         self.params = make_parameters()
         self.tree = ParameterTree(showHeader=False)
         self.tree.setParameters(self.params, showTop=False)
+        # names sized to their content, values take the rest: nothing to scroll sideways (a click on a
+        # value used to scroll the names out of sight)
+        header = self.tree.header()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
         self.pause_button = QPushButton("Pause")
@@ -75,11 +97,16 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.banner)
         right_layout.addWidget(self.tabs, 1)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([340, 1100])
+        splitter.setChildrenCollapsible(False)
+        left_width = self.form_width()
+        splitter.setSizes([left_width, 1440 - left_width])
+        saved = settings.value(SPLITTER_KEY) if settings is not None else None
+        if saved is not None:
+            splitter.restoreState(saved)
         self.setCentralWidget(splitter)
 
         self.step_label, self.rate_label, self.backend_label = QLabel(), QLabel(), QLabel()
@@ -109,7 +136,16 @@ class MainWindow(QMainWindow):
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
 
+    def form_width(self) -> int:
+        """The left pane's width that shows every name and value of the form whole."""
+        self.tree.expandAll()
+        names = self.tree.sizeHintForColumn(0)
+        scrollbar = self.tree.verticalScrollBar().sizeHint().width()
+        return min(520, names + VALUE_COLUMN + scrollbar + 2 * self.tree.frameWidth() + 24)
+
     def closeEvent(self, event):  # noqa: N802 (Qt override)
+        if self.settings is not None:
+            self.settings.setValue(SPLITTER_KEY, self.splitter.saveState())
         if self.close_requested is not None:
             self.close_requested()
         event.accept()

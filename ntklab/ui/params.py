@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from pyqtgraph.parametertree import Parameter
+from PySide6.QtGui import QBrush, QPalette
+from PySide6.QtWidgets import QApplication
 
 from ntklab.core import ACTIVATIONS, PRESETS, TRAINABLE
 from ntklab.core.training import LINEARIZATIONS
@@ -110,13 +114,59 @@ def apply_spec(root: Parameter, spec: ExperimentSpec) -> None:
     update_visibility(root)
 
 
+DEPTH0_TIP = "unused at depth 0: the network is a linear model of the inputs (no hidden layer)"
+
+
 def update_visibility(root: Parameter) -> None:
-    """Shows only the parameters the chosen activation takes."""
+    """Shows only the parameters the chosen activation takes; greys out width and activation at
+    depth 0 (no hidden layer uses them)."""
     valid = ACTIVATIONS[root.child("model", "activation").value()].defaults
     group = root.child("model", "activation_params")
     for name in ACTIVATION_PARAMS:
         group.child(name).setOpts(visible=name in valid)
     group.setOpts(visible=bool(valid))
+    hidden_layers = root.child("model", "depth").value() > 0
+    for param in (root.child("model", "width"), root.child("model", "activation"), group, *group.children()):
+        set_enabled(param, hidden_layers, DEPTH0_TIP)
+
+
+def set_enabled(param: Parameter, enabled: bool, why: str = "") -> None:
+    """Greys a row out (name and value) or back; ``why`` is its tooltip while grey."""
+    if param.opts.get("enabled", True) == enabled:
+        return
+    if enabled:
+        param.setOpts(enabled=True, tip=param.opts.pop("tip_enabled", None) or "")
+    else:
+        param.opts["tip_enabled"] = param.opts.get("tip")
+        param.setOpts(enabled=False, tip=why)
+    palette = QApplication.palette()
+    color = palette.color(QPalette.ColorGroup.Disabled if not enabled else QPalette.ColorGroup.Active,
+                          QPalette.ColorRole.Text)
+    for item in list(param.items):
+        item.setForeground(0, QBrush(color))
+        item.setToolTip(0, why if not enabled else (param.opts.get("tip") or ""))
+        if hasattr(item, "displayLabel"):
+            item.displayLabel.setEnabled(enabled)
+
+
+_KEY = re.compile(r"(?<![\w./\\(-])(model|data|train|infinite|spectra|show)\.([a-z_0-9]+)(?:\.([a-z_0-9]+))?\b")
+
+
+def label_keys(text: str, root: Parameter) -> str:
+    """Names each setting key of ``text`` as the form does: "train.learning_rate" becomes "learning rate
+    (train.learning_rate)" (the form's label, then the file's key); keys without a row stay as they are."""
+
+    def named(match: re.Match) -> str:
+        names = [g for g in match.groups() if g]
+        try:
+            param = root.child(*names)
+        except KeyError:
+            if len(names) == 3:  # a key and then a word: name the key alone
+                return named(_KEY.match(".".join(names[:2]))) + "." + names[2]
+            return match.group(0)
+        return f"{param.title()} ({match.group(0)})"
+
+    return _KEY.sub(named, text)
 
 
 def spec_from_params(root: Parameter) -> ExperimentSpec:

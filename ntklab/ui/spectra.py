@@ -12,10 +12,21 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ntklab.core.spectra import linear_mode_factors
-from ntklab.ui.plots import FLOOR, History, SeriesPlot, _plot, pen
+from ntklab.ui.plots import COLORS, FLOOR, History, SeriesPlot, ThinnedRows, _plot, pen
+
+try:  # the core's rule (on its way from the numerics work); the same three lines otherwise
+    from ntklab.core.spectra import definiteness
+except ImportError:  # pragma: no cover (depends on the core's version)
+    def definiteness(eigvals, eps: float) -> str:
+        """'positive' (λ_min > n·ε·λ_max), 'unresolved' (|λ_min| ≤ n·ε·λ_max) or 'indefinite' (below −n·ε·λ_max)."""
+        values = np.asarray(eigvals, np.float64)
+        tol = values.size * float(eps) * float(np.max(np.abs(values)))
+        return "positive" if values.min() > tol else "unresolved" if values.min() >= -tol else "indefinite"
 
 MODE_DECADES = 8  # the per-mode heatmap's colour scale spans this many decades below its maximum
 MODE_ROWS = 160  # the per-mode heatmap's rows, uniform in log(mode index)
+ROW_STRETCH = (4, 3, 3)  # the first row holds the eigenvalue table below its plot
+MAX_COLUMNS = 2048  # the per-mode heatmap keeps at most this many snapshots (evenly thinned), plus the latest
 CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 RATE_CURVES = [
     ("loss_rate_measured", "measured −dC/dt (last step)", "network", False),
@@ -32,34 +43,48 @@ def chosen_modes(n: int, count: int = 4) -> list[int]:
     return sorted({int(round(i)) - 1 for i in np.geomspace(1, n, min(count, n))})
 
 
-class SpectraRecord:
-    """The run's spectral data as it arrives: mode residuals per snapshot, the latest kernel spectra."""
+def mode_rows(n: int) -> np.ndarray:
+    """The modes shown by the heatmap's rows, uniform in log10(mode index): (MODE_ROWS,) indices."""
+    height = np.log10(n + 1)
+    centers = (np.arange(MODE_ROWS) + 0.5) * height / MODE_ROWS
+    return np.clip(np.floor(10**centers).astype(int), 1, n) - 1
 
-    def __init__(self, capacity: int = 256):
-        self.capacity = capacity
+
+class SpectraRecord:
+    """The run's spectral data as it arrives, in bounded memory: |mode residuals| of the modes the views
+    draw (the heatmap's rows and the chosen modes) over at most ``capacity`` snapshots (evenly thinned,
+    the latest always kept), the first snapshot and the latest kernel spectra."""
+
+    def __init__(self, capacity: int = MAX_COLUMNS):
+        self.rows = ThinnedRows(capacity)
         self.clear()
 
     def clear(self) -> None:
-        self.size = 0
-        self.steps = np.zeros(0)
-        self.modes = np.zeros((0, 0))
+        self.rows.clear()
+        self.modes_kept = np.zeros(0, int)  # mode indices stored, ascending
         self.first = self.latest = self.kernel = None
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.rows["step"]
+
+    def modes(self, indices) -> np.ndarray:
+        """|vᵢᵀ(f − y)| of the modes ``indices`` over the kept snapshots: (size, len(indices))."""
+        return self.rows["modes"][:, np.searchsorted(self.modes_kept, indices)]
 
     def append(self, snap) -> bool:
         """Stores ``snap``; True when it carries kernel spectra (the kernel views are then stale)."""
         if snap.run_spectra is None:
             return False
-        n = len(snap.mode_residual)
-        if self.size == 0:
+        if self.first is None:
             self.first = snap
-            self.steps = np.zeros(self.capacity)
-            self.modes = np.zeros((self.capacity, n))
-        elif self.size == len(self.steps):
-            self.steps = np.concatenate([self.steps, np.zeros(len(self.steps))])
-            self.modes = np.concatenate([self.modes, np.zeros_like(self.modes)])
-        self.steps[self.size] = snap.step
-        self.modes[self.size] = np.abs(snap.mode_residual)
-        self.size += 1
+            n = len(snap.mode_residual)
+            self.modes_kept = np.unique(np.concatenate([mode_rows(n), chosen_modes(n)]))
+        self.rows.append({"step": snap.step, "modes": np.abs(snap.mode_residual[self.modes_kept])})
         self.latest = snap
         if snap.spectra is not None:
             self.kernel = snap
@@ -67,19 +92,45 @@ class SpectraRecord:
         return False
 
 
-def _numbers_row(name: str, eigvals, eps: float) -> tuple[str, bool]:
-    """(table row of λ_max, λ_min, cond; whether λ_min is unresolved). An eigenvalue below
-    n·eps·λ_max is rounding, not a measurement: it is marked *."""
+def lambda_text(value: float, eigvals, eps: float) -> str:
+    """λ for a legend: its value when resolved, else "λ < n·ε·λ_max" (never a negative rounding value)."""
+    floor = len(eigvals) * eps * float(np.max(np.abs(eigvals)))
+    return f"λ={value:.3g}" if value > floor else f"λ&lt;{floor:.1g}"  # legends are rich text
+
+
+def kernel_errors(record: "SpectraRecord") -> list[str]:
+    """One line per kernel of the latest data whose λ_min is negative beyond rounding (not a valid kernel)."""
+    if record.first is None:
+        return []
+    run, eps = record.first.run_spectra, record.first.run_spectra.eps
+    spectra = {"the empirical NTK Θ̂₀": run.eig_ntk0, "the analytic NTK ∞": run.eig_ntk_inf,
+               "the analytic NNGP ∞": run.eig_nngp_inf,
+               "the empirical NTK Θ̂_t": record.kernel.spectra.eigvals if record.kernel is not None else None}
+    out = []
+    for name, values in spectra.items():
+        if values is not None and np.all(np.isfinite(values)) and definiteness(values, eps) == "indefinite":
+            floor = len(values) * eps * float(np.max(np.abs(values)))
+            out.append(f"{name} on the training set is not positive semi-definite: λ_min = {values.min():.3g} "
+                       f"against λ_max = {values.max():.4g}, below −n·ε·λ_max = −{floor:.1g} (rounding cannot "
+                       f"explain it); its curves are not a valid kernel's answer at these settings.")
+    return out
+
+
+def _numbers_column(eigvals, eps: float) -> tuple[list[str], str]:
+    """(λ_max, λ_min, cond cells; state) of one kernel. state is :func:`definiteness`'s: λ_min within
+    ±n·ε·λ_max is rounding ('unresolved', marked *), below −n·ε·λ_max an error ('indefinite', ✗)."""
     if eigvals is None:
-        return "", False
-    lo, hi = eigvals[-1], eigvals[0]
-    floor = len(eigvals) * eps * hi
-    if lo > floor:
-        low, cond = f"{lo:.3g}", f"{hi / lo:.3g}"
-    else:
-        low, cond = f"&lt; {floor:.1g}*", f"&gt; {hi / floor:.1g}*"
-    row = f"<tr><td>{name}</td><td align=right>{hi:.4g}</td><td align=right>{low}</td><td align=right>{cond}</td></tr>"
-    return row, lo <= floor
+        return ["–", "–", "–"], "absent"
+    if not np.all(np.isfinite(eigvals)):
+        return ["–", "not finite", "–"], "absent"
+    lo, hi = float(np.min(eigvals)), float(np.max(eigvals))
+    floor = len(eigvals) * eps * max(abs(hi), abs(lo))
+    state = definiteness(eigvals, eps)
+    if state == "positive":
+        return [f"{hi:.4g}", f"{lo:.3g}", f"{hi / lo:.3g}"], state
+    if state == "unresolved":
+        return [f"{hi:.4g}", f"&lt; {floor:.1g}*", f"&gt; {hi / floor:.1g}*"], state
+    return [f"{hi:.4g}", f"<b style='color:#b00020'>{lo:.3g} ✗</b>", "<b style='color:#b00020'>not PSD</b>"], state
 
 
 def _label() -> QLabel:
@@ -99,25 +150,27 @@ def _with_label(plot, label: QLabel) -> QWidget:
 
 
 class EigenPlot:
-    """Sorted eigenvalues (log-log) of Θ̂₀, Θ̂_t, the analytic NTK and NNGP; λ_max, λ_min, cond beside."""
+    """Sorted eigenvalues (log-log) of Θ̂₀, Θ̂_t, the analytic NTK and NNGP; below, a table of λ_max,
+    λ_min and cond whose column heads are the legend (the plot keeps its height: no legend box)."""
 
-    CURVES = [("ntk0", "Θ̂₀ (init)", "kernel", True), ("ntk_t", "Θ̂_t (now)", "kernel", False),
+    CURVES = [("ntk0", "Θ̂₀ init", "kernel", True), ("ntk_t", "Θ̂_t now", "kernel", False),
               ("ntk_inf", "NTK ∞", "ntk_inf", False), ("nngp_inf", "NNGP ∞", "nngp", True)]
 
     def __init__(self):
-        self.plot = _plot("Eigenvalues (training set)", "index i", "λ_i", log_y=True, log_x=True)
-        self.curves = {key: self.plot.plot(pen=pen(color, dashed), name=label)
-                       for key, label, color, dashed in self.CURVES}
+        self.plot = _plot("Eigenvalues (training set)", "index i", "λ_i", log_y=True, log_x=True, legend=False)
+        self.curves = {key: self.plot.plot(pen=pen(color, dashed)) for key, _, color, dashed in self.CURVES}
         self.numbers = _label()
         self.widget = _with_label(self.plot, self.numbers)
         self.by_trace = False
+        self.states: dict[str, str] = {}
+        self.clear()
 
     def set_data(self, record: SpectraRecord) -> None:
         run, snap = record.first.run_spectra, record.kernel
         spectra = {"ntk0": run.eig_ntk0, "ntk_t": snap.spectra.eigvals, "ntk_inf": run.eig_ntk_inf,
                    "nngp_inf": run.eig_nngp_inf}
         for key, values in spectra.items():
-            if values is None:
+            if values is None or not np.all(np.isfinite(values)):
                 self.curves[key].setData([], [])
                 continue
             scaled = values / values.sum() if self.by_trace else values
@@ -125,17 +178,31 @@ class EigenPlot:
             keep = scaled > 0  # a log axis cannot show λ ≤ 0: the table reports λ_min
             self.curves[key].setData(index[keep], np.maximum(scaled[keep], FLOOR))
         self.plot.setLabel("left", "λ_i / tr" if self.by_trace else "λ_i")
-        eps = run.eps
-        rows, unresolved = zip(*(_numbers_row(name, spectra[key], eps) for key, name, *_ in self.CURVES))
-        note = (f"* below n·ε·λ_max: not resolved at {'float32' if eps > 1e-10 else 'float64'} precision"
-                if any(unresolved) else "")
-        self.numbers.setText(f"<table cellspacing=3><tr><th></th><th>λ_max</th><th>λ_min</th>"
-                             f"<th>cond</th></tr>{''.join(rows)}</table>{note}")
+        columns = {key: _numbers_column(spectra[key], run.eps) for key, *_ in self.CURVES}
+        self.states = {key: state for key, (_, state) in columns.items()}
+        self.numbers.setText(self._table({key: cells for key, (cells, _) in columns.items()}, run.eps))
+
+    def _table(self, cells: dict, eps: float) -> str:
+        heads = "".join(f"<th align=right style='color:{COLORS[color]}'>{'┄' if dashed else '—'} {name}</th>"
+                        for key, name, color, dashed in self.CURVES)
+        rows = "".join(f"<tr><td>{label}</td>{''.join(f'<td align=right>{cells[key][i]}</td>' for key, *_ in self.CURVES)}</tr>"
+                       for i, label in enumerate(("λ_max", "λ_min", "cond")))
+        notes = []
+        precision = "float32" if eps > 1e-10 else "float64"
+        if "indefinite" in self.states.values():
+            notes.append("✗ below −n·ε·λ_max: not a valid kernel (an error)")
+        if "unresolved" in self.states.values():
+            notes.append(f"* within ±n·ε·λ_max: rounding in {precision}"
+                         + (";<br>&nbsp;&nbsp;resolve with precision = float64 (train.precision)"
+                            if precision == "float32" else ""))
+        return (f"<table cellspacing=0 cellpadding=1><tr><th></th>{heads}</tr>{rows}</table>"
+                + "<br>".join(notes))
 
     def clear(self) -> None:
         for item in self.curves.values():
             item.setData([], [])
-        self.numbers.setText("")
+        self.states = {}
+        self.numbers.setText(self._table({key: ["", "", ""] for key, *_ in self.CURVES}, 1e-7))
 
 
 class ImagePlot:
@@ -156,9 +223,12 @@ class ImagePlot:
         self.image.setImage(image, autoLevels=False)
         self.image.setRect(rect)
         self.bar.setLevels(levels)
+        self.plot.enableAutoRange()
 
     def clear(self) -> None:
+        """No image; the axes show [0, 1] (an autorange of nothing would show negative indices)."""
         self.image.clear()
+        self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
 
 class ModeHeatmap(ImagePlot):
@@ -173,14 +243,13 @@ class ModeHeatmap(ImagePlot):
                          "log₁₀ |vᵢᵀ(f − y)|", log_y=True)
 
     def set_data(self, record: SpectraRecord) -> None:
-        size, n = record.size, record.modes.shape[1]
-        height = np.log10(n + 1)
-        centers = (np.arange(MODE_ROWS) + 0.5) * height / MODE_ROWS  # rows uniform in log10(i)
-        rows = np.clip(np.floor(10**centers).astype(int), 1, n) - 1
-        modes = np.log10(np.maximum(record.modes[:size, rows].T, FLOOR))  # (MODE_ROWS, snapshots)
-        top = float(np.ceil(np.log10(max(record.modes[0].max(), FLOOR))))
-        step = record.steps[1] - record.steps[0] if size > 1 else 1.0
-        self.show(modes, QRectF(-step / 2, 0, step * size, height), (top - MODE_DECADES, top))
+        n = len(record.first.mode_residual)
+        steps = record.steps
+        modes = np.log10(np.maximum(record.modes(mode_rows(n)).T, FLOOR))  # (MODE_ROWS, kept snapshots)
+        top = float(np.ceil(np.log10(max(np.abs(record.first.mode_residual).max(), FLOOR))))
+        step = (steps[-1] - steps[0]) / (len(steps) - 1) if len(steps) > 1 else 1.0  # kept ones: evenly spread
+        self.show(modes, QRectF(steps[0] - step / 2, 0, step * len(steps), np.log10(n + 1)),
+                  (top - MODE_DECADES, top))
 
 
 class ModeCurves:
@@ -191,27 +260,29 @@ class ModeCurves:
         self.items: list = []
         self._modes: list[int] = []
 
-    def _make_items(self, modes: list[int], eigvals) -> None:
+    def _make_items(self, modes: list[int], eigvals, eps: float) -> None:
         self.clear()
         self.plot.getPlotItem().legend.clear()
         for k, i in enumerate(modes):
             color = CURVE_COLORS[k % len(CURVE_COLORS)]
-            measured = self.plot.plot(pen=pg.mkPen(color, width=1), name=f"mode {i + 1} (λ={eigvals[i]:.3g})")
+            measured = self.plot.plot(pen=pg.mkPen(color, width=1),
+                                      name=f"mode {i + 1} ({lambda_text(eigvals[i], eigvals, eps)})")
             predicted = self.plot.plot(pen=pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
-                                       name="(1 − ηλᵢ/n)ᵗ |rᵢ(0)|" if k == len(modes) - 1 else None)
+                                       name="(1−ηλᵢ/n)ᵗ|rᵢ(0)|" if k == len(modes) - 1 else None)
             self.items.append((measured, predicted))
         self._modes = modes
 
     def set_data(self, record: SpectraRecord, learning_rate: float) -> None:
-        eigvals = record.first.run_spectra.eig_ntk0
+        run = record.first.run_spectra
+        eigvals = run.eig_ntk0
         n = len(eigvals)
         modes = chosen_modes(n)
         if modes != self._modes or not self.items:
-            self._make_items(modes, eigvals)
-        steps = record.steps[: record.size]
-        r0 = record.modes[0]
+            self._make_items(modes, eigvals, run.eps)
+        steps = record.steps
+        r0 = np.abs(record.first.mode_residual)
         factors = np.abs(linear_mode_factors(eigvals, learning_rate, n, steps))  # (T, n)
-        measured_all = np.maximum(record.modes[: record.size][:, modes], FLOOR)
+        measured_all = np.maximum(record.modes(modes), FLOOR)
         bottom = measured_all.min() / 100  # predictions far below every measurement would set the scale
         for k, (i, (measured, predicted)) in enumerate(zip(modes, self.items)):
             measured.setData(steps, measured_all[:, k])
@@ -235,7 +306,7 @@ class EnergyPlot:
               ("ntk_inf", "NTK ∞", "ntk_inf", False)]
 
     def __init__(self):
-        self.plot = _plot("Target energy in top-k eigenvectors", "k", "fraction of ‖y‖²", log_x=True)
+        self.plot = _plot("Target energy in top-k modes", "k", "fraction of ‖y‖²", log_x=True)
         self.plot.setYRange(0, 1.02, padding=0)
         self.curves = {key: self.plot.plot(pen=pen(color, dashed), name=label)
                        for key, label, color, dashed in self.CURVES}
@@ -253,7 +324,8 @@ class EnergyPlot:
         parts = [f"Θ̂₀ {run.alignment_ntk0:.3f}", f"Θ̂_t {snap.alignment:.3f}"]
         if run.energy_ntk_inf is not None:
             parts.append(f"NTK ∞ {run.alignment_ntk_inf:.3f}")
-        self.numbers.setText("alignment ⟨K, yyᵀ⟩/(‖K‖‖y‖²): " + " · ".join(parts))
+        self.numbers.setText("alignment " + " · ".join(parts))
+        self.numbers.setToolTip("kernel-target alignment ⟨K, yyᵀ⟩_F/(‖K‖_F‖y‖²) (Cristianini et al. 2001)")
 
     def clear(self) -> None:
         for item in self.curves.values():
@@ -278,11 +350,16 @@ class EigenfunctionPlot:
         if run.eigenfunctions is None:
             self.plot.setTitle("Eigenfunctions: turn on infinite width")
             return
-        self.plot.setTitle("Top eigenfunctions of NTK ∞")
+        eig = run.eig_ntk_inf
+        floor = len(eig) * run.eps * float(np.max(np.abs(eig)))
+        resolved = [i for i in range(len(run.eigenfunctions)) if eig[i] > floor]  # the rest are rounding noise
+        skipped = len(run.eigenfunctions) - len(resolved)
+        self.plot.setTitle("Top eigenfunctions of NTK ∞" + (f" ({skipped} unresolved, not drawn)" if skipped else ""))
         x = snap.data.x_grid[:, 0]
-        for i, phi in enumerate(run.eigenfunctions):
-            self.items.append(self.plot.plot(x, phi, pen=pg.mkPen(CURVE_COLORS[i % len(CURVE_COLORS)], width=1),
-                                             name=f"φ{i + 1} (λ={run.eig_ntk_inf[i]:.3g})"))
+        for i in resolved:
+            self.items.append(self.plot.plot(x, run.eigenfunctions[i],
+                                             pen=pg.mkPen(CURVE_COLORS[i % len(CURVE_COLORS)], width=1),
+                                             name=f"φ{i + 1} (λ={eig[i]:.3g})"))
 
     def clear(self) -> None:
         for item in self.items:
@@ -308,7 +385,7 @@ class KernelImage(ImagePlot):
             levels = (-top, top)
         else:
             levels = (float(image.min()), float(image.max()) or 1.0)
-        self.show(image, QRectF(0.5, 0.5, n, n), levels)
+        self.show(image, QRectF(0.5, 0.5, n, n), levels)  # point indices 1…n
 
 
 class SpectraPanel:
@@ -322,7 +399,7 @@ class SpectraPanel:
         self.record = SpectraRecord()
         self.views = {
             "eigen": EigenPlot(), "modes": ModeHeatmap(), "mode_curves": ModeCurves(),
-            "rate": SeriesPlot("Loss rate vs dC/dt = −‖∂C/∂f‖²_Θ̂", "−dC/dt (t = η·step)", RATE_CURVES),
+            "rate": SeriesPlot("Loss rate −dC/dt", "−dC/dt (t = η·step)", RATE_CURVES),
             "energy": EnergyPlot(), "functions": EigenfunctionPlot(),
             "motion": SeriesPlot("Kernel motion", "relative change", MOTION_CURVES),
             "kernel": KernelImage(change=False), "kernel_change": KernelImage(change=True),
@@ -334,13 +411,9 @@ class SpectraPanel:
                 widget = self.views[name].widget
                 widget.setMinimumSize(160, 120)  # a long title must not widen its column
                 grid.addWidget(widget, r, c)
-        for i in range(3):
+        for i, stretch in enumerate(ROW_STRETCH):
             grid.setColumnStretch(i, 1)
-            grid.setRowStretch(i, 1)
-        for view in self.views.values():  # legends over busy curves: a translucent white backing
-            legend = view.plot.getPlotItem().legend
-            if legend is not None:
-                legend.setBrush(pg.mkBrush(255, 255, 255, 190))
+            grid.setRowStretch(i, stretch)
 
     def append(self, snap) -> list[str]:
         """Stores ``snap``; returns the names of the views it makes stale."""

@@ -37,16 +37,26 @@ class RunWorker(QObject):
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._waiting = threading.Event()  # set while the run is held at a checkpoint by a pause
         self._last_progress = 0.0
+        self._last_phase = None
 
     def checkpoint(self, progress=None) -> bool:
-        """The run's checkpoint: reports progress, blocks while paused, returns True to stop."""
+        """The run's checkpoint: reports progress (a change of phase at once, else ≤ 10 a second),
+        blocks while paused, returns True to stop."""
         now = time.monotonic()
-        if progress is not None and now - self._last_progress >= PROGRESS_S:
-            self._last_progress = now
+        if progress is not None and (now - self._last_progress >= PROGRESS_S or progress.phase != self._last_phase):
+            self._last_progress, self._last_phase = now, progress.phase
             self.progressed.emit(progress)
-        self._running.wait()
+        self._hold()
         return self._stop.is_set()
+
+    def _hold(self) -> None:
+        """Waits while paused; ``held`` is true meanwhile."""
+        if not self._running.is_set():
+            self._waiting.set()
+            self._running.wait()
+            self._waiting.clear()
 
     def stop(self) -> None:
         self._stop.set()
@@ -62,6 +72,11 @@ class RunWorker(QObject):
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def held(self) -> bool:
+        """True while a pause holds the run (it computes nothing until resumed)."""
+        return self._waiting.is_set()
+
     @Slot()
     def run(self) -> None:
         self.runStarted.emit()
@@ -70,7 +85,7 @@ class RunWorker(QObject):
             generator = self._make_run(self.checkpoint)
             for snapshot in generator:
                 self.snapshotReady.emit(snapshot)
-                self._running.wait()
+                self._hold()
                 if self._stop.is_set():
                     break
         except Exception as exc:  # reported to the UI, never swallowed

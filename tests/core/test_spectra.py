@@ -67,9 +67,11 @@ def test_target_energy_and_alignment():
 def test_kernel_velocity():
     k = _random_psd(5, seed=7)
     assert sp.kernel_velocity(k, 3.0 * k) == pytest.approx(0.0, abs=1e-15)
-    other = _random_psd(5, seed=8)
-    a, b = k.ravel(), other.ravel()
-    assert sp.kernel_velocity(k, other) == pytest.approx(1 - a @ b / np.sqrt((a @ a) * (b @ b)))
+    # K_a = E11 and K_b = cos t·E11 + sin t·(E12 + E21)/√2 are unit vectors at angle t in the Frobenius
+    # inner product (E12 + E21 has norm √2 and is orthogonal to E11): the velocity is 1 − cos t.
+    for t in (0.3, 1.2, np.pi / 2, 2.5):
+        k_b = np.array([[np.cos(t), np.sin(t) / np.sqrt(2)], [np.sin(t) / np.sqrt(2), 0.0]])
+        assert sp.kernel_velocity(np.diag([1.0, 0.0]), 7.0 * k_b) == pytest.approx(1 - np.cos(t), abs=1e-15)
 
 
 def test_nystrom_eigenfunctions_interpolate_and_orient():
@@ -101,3 +103,27 @@ def test_block_average_matches_explicit_blocks():
             block = sorted_k[edges[i]:edges[i + 1], edges[j]:edges[j + 1]]
             assert image[i, j] == pytest.approx(block.mean())
     np.testing.assert_array_equal(sp.block_average(k, order, 32), sorted_k)  # small: no averaging
+
+
+def test_definiteness_beyond_rounding():
+    """tol = n·ε·λ_max. Issue 9's float32 tanh NTK (16 points, λ = −2.98 … 872, tol = 1.7e-3) was shown as
+    rounding; it is indefinite. Either order of the spectrum."""
+    eps32 = float(np.finfo(np.float32).eps)
+    issue = np.concatenate([[-2.98, -1.10, -0.57, -0.09], np.linspace(0.1, 872.0, 12)])
+    assert sp.definiteness(issue, eps32) == "indefinite"
+    assert sp.definiteness(issue[::-1], eps32) == "indefinite"
+    tol = 16 * eps32 * 872.0
+
+    def with_min(lam):  # 16 eigenvalues again, the smallest one lam
+        return np.concatenate([[lam, 0.2, 0.3, 0.4], issue[4:]])
+
+    assert sp.definiteness(with_min(-0.99 * tol), eps32) == "unresolved"
+    assert sp.definiteness(with_min(0.0), eps32) == "unresolved"
+    assert sp.definiteness(with_min(1.01 * tol), eps32) == "positive"
+    assert sp.definiteness(with_min(-1.01 * tol), eps32) == "indefinite"
+    assert sp.definiteness(with_min(0.99 * tol), eps32) == "unresolved"
+    # the same spectrum is resolved in float64
+    assert sp.definiteness(with_min(1e-9), float(np.finfo(np.float64).eps)) == "positive"
+    assert sp.definiteness(sp.eigen(_random_psd(6, rank=2)).values, float(np.finfo(np.float64).eps)) == "unresolved"
+    with pytest.raises(ValueError, match="eigvals"):
+        sp.definiteness(np.array([]), eps32)

@@ -13,13 +13,14 @@ TINY = ExperimentSpec().with_changes(model={"width": 64}, data={"n_train": 8, "n
                                      train={"steps": 60, "snapshots": 6, "learning_rate": 0.1})
 
 
-@pytest.mark.parametrize("precision,rtol", [("float64", 1e-9), ("float32", 3e-4)])
-def test_function_space_linearization_equals_parameter_space(precision, rtol):
+@pytest.mark.parametrize("precision,rtol,alpha,centered", [("float64", 1e-9, 1.0, False), ("float32", 3e-4, 1.0, False),
+                                                            ("float64", 1e-9, 10.0, True), ("float64", 1e-9, 0.1, False)])
+def test_function_space_linearization_equals_parameter_space(precision, rtol, alpha, centered):
     """f_lin trained as f(θ0) + Θ̂₀(x, X)·b equals the JVP-trained Taylor model: θ − θ0 stays in the
     row space of J(θ0), so the two are the same model; they may differ only by rounding (float32:
     ~n·ε·κ over the run)."""
-    spec = TINY.with_changes(model={"activation": "tanh"}, train={"precision": precision, "steps": 300,
-                                                                   "snapshots": 3})
+    spec = TINY.with_changes(model={"activation": "tanh", "output_scale": alpha, "centered": centered},
+                             train={"precision": precision, "steps": 300, "snapshots": 3})
     fun = list(Experiment(spec).run())
     par = list(Experiment(spec.with_changes(train={"linearization": "parameter"})).run())
     for a, b in zip(fun, par):
