@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="output folder (created if missing; a folder of the same sweep is resumed)")
     sweep.add_argument("--ray", metavar="auto|ADDRESS", default=None,
                        help="run the points as Ray tasks on a cluster ('auto': the one this machine belongs to; "
-                            "or ray://HOST:10001); needs pip install 'ntklab[cluster]'")
+                            "ray://HOST:10001: a remote one; 'local': one started on this machine); needs "
+                            "pip install 'ntklab[cluster]'")
     sweep.add_argument("--overwrite", action="store_true", help="replace the points of a different sweep in DIR")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
