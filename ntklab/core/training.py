@@ -157,9 +157,17 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
     parameters move with η·``lr_scale``. ``with_lin=False`` leaves the linearization where it is
     (after it diverged). Steps after a non-finite loss still run; ``net_bad``/``lin_bad`` say where.
     """
+    steps = make_gd_steps(apply_fn, alpha=alpha, lr_scale=lr_scale, linearization=linearization, with_lin=with_lin)
+    return jax.jit(lambda state, consts, n_steps: steps(state, consts, n_steps, learning_rate))
+
+
+def make_gd_steps(apply_fn, *, alpha: float, lr_scale: float = 1.0, linearization: str = "function",
+                  with_lin: bool = True):
+    """``steps(state, consts, n_steps, learning_rate) -> (state, ChunkStats)``, not jitted: the steps of
+    :func:`make_gd_chunk` with η an argument, so that a caller may trace it (one compile for every η)
+    or ``jax.vmap`` the steps over a batch of initializations."""
     if linearization not in LINEARIZATIONS:
         raise ValueError(f"linearization: {linearization!r} is not valid; use one of {', '.join(LINEARIZATIONS)}.")
-    param_rate = learning_rate * lr_scale
     inv_alpha2 = 1.0 / (alpha * alpha)
 
     def f_alpha(params, c: GDConsts):
@@ -173,7 +181,8 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
         _, df = jax.jvp(lambda p: apply_fn(combine(p, c.frozen), c.x), (c.theta0,), (delta,))
         return c.fa0 + alpha * df
 
-    def step(carry, c: GDConsts):
+    def step(carry, c: GDConsts, learning_rate):
+        param_rate = learning_rate * lr_scale
         state, stats, i = carry
         loss, grads = jax.value_and_grad(net_loss)(state.params, c)
         params = jax.tree_util.tree_map(lambda p, g: p - (param_rate * inv_alpha2) * g, state.params, grads)
@@ -191,16 +200,15 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
             lin_bad = jnp.where((stats.lin_bad < 0) & bad, i, stats.lin_bad)
         return GDState(params, lin), ChunkStats(loss, lin_loss, net_bad, lin_bad), i + 1
 
-    @jax.jit
-    def chunk(state: GDState, consts: GDConsts, n_steps):
+    def steps(state: GDState, consts: GDConsts, n_steps, learning_rate):
         dtype = consts.y.dtype
         nan = jnp.array(jnp.nan, dtype)
         stats = ChunkStats(nan, nan, jnp.int32(-1), jnp.int32(-1))
-        state, stats, _ = jax.lax.fori_loop(0, n_steps, lambda _, carry: step(carry, consts),
+        state, stats, _ = jax.lax.fori_loop(0, n_steps, lambda _, carry: step(carry, consts, learning_rate),
                                             (state, stats, jnp.int32(0)))
         return state, stats
 
-    return chunk
+    return steps
 
 
 def lin_outputs(apply_fn, *, alpha: float, linearization: str = "function"):
