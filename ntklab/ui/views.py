@@ -59,12 +59,13 @@ def _thinned(x: np.ndarray, limit: int = MAX_POINTS_DRAWN) -> np.ndarray:
 
 
 class SquarePanels(pg.GraphicsLayoutWidget):
-    """A layout of image panels kept square: the panels' row gets the height that makes their view
-    boxes as high as they are wide (measured after each layout; the rest of the height goes elsewhere)."""
+    """Image panels in a grid of ``rows`` × ``columns`` cells, kept square and as large as the view
+    allows: after each layout the panels' columns and rows get the sizes that make their view boxes
+    square; ``reserved`` = (width, height) in px is left for the colour bars and the title."""
 
-    def __init__(self, row: int, panels: list):
+    def __init__(self, rows: list[int], columns: list[int], panels: list, reserved: tuple[float, float]):
         super().__init__()
-        self._row, self._panels = row, panels
+        self._rows, self._columns, self._panels, self._reserved = rows, columns, panels, reserved
 
     def resizeEvent(self, event):  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -72,45 +73,49 @@ class SquarePanels(pg.GraphicsLayoutWidget):
 
     def fit_squares(self) -> None:
         panels = getattr(self, "_panels", None)  # (none during the base class's __init__)
-        if not panels:
+        if not panels or panels[0].vb.width() < 10:
             return
         layout = self.ci.layout
-        left, _, right, _ = layout.getContentsMargins()
-        share = (self.width() - left - right - 4 - layout.horizontalSpacing() * (len(panels) - 1)) / len(panels)
-        for col in range(len(panels)):  # equal columns, whatever sits below the panels
-            if abs(layout.columnMaximumWidth(col) - share) > 1:
-                layout.setColumnFixedWidth(col, max(share, 40.0))
-        vb = panels[len(panels) // 2].vb
-        if vb.width() < 10 or vb.height() < 10:
-            return
-        height = panels[len(panels) // 2].height() + vb.width() - vb.height()
-        if abs(height - layout.rowMaximumHeight(self._row)) > 1:
-            layout.setRowMaximumHeight(self._row, max(height, 60.0))
+        plot = panels[0]
+        frame_w, frame_h = plot.width() - plot.vb.width(), plot.height() - plot.vb.height()
+        left, top, right, bottom = layout.getContentsMargins()
+        columns = len(self._columns)
+        space_w = self.width() - left - right - self._reserved[0] - layout.horizontalSpacing() * (columns + 2)
+        space_h = self.height() - top - bottom - self._reserved[1] - layout.verticalSpacing() * (len(self._rows) + 3)
+        side = max(min(space_w / columns - frame_w, space_h / len(self._rows) - frame_h), 40.0)
+        for col in self._columns:
+            if abs(layout.columnMaximumWidth(col) - (side + frame_w)) > 0.5:
+                layout.setColumnFixedWidth(col, side + frame_w)
+        for row in self._rows:
+            if abs(layout.rowMaximumHeight(row) - (side + frame_h)) > 0.5:
+                layout.setRowFixedHeight(row, side + frame_h)
 
 
 class PlaneFit:
-    """The fit on the plane's grid as small multiples: target, network, linearization, NTK ∞ on one
-    shared colour scale (one colour bar), and |network − linearization| with its own; the training
-    points on top of each. A ±1 target uses a diverging map centred on 0 (the decision boundary).
-    Images: rows along x2 (upwards), columns along x1, as the grid is flattened (``Dataset``)."""
+    """The fit on the plane's grid as small multiples: target, network, linearization (first row), NTK ∞
+    and |network − linearization| (second row); the four answers on one shared colour scale (the tall
+    colour bar at the right), the difference on its own (the bar beside it); the training points on top
+    of each. A ±1 target uses a diverging map centred on 0 (the decision boundary). Images: rows along
+    x2 (upwards), columns along x1, as the grid is flattened (``Dataset``)."""
 
     PANELS = [("target", "target"), ("network", "network"), ("linearization", "linearization"),
               ("ntk_inf", "NTK ∞"), ("gap", "|network − linearization|")]
     SHARED = ("target", "network", "linearization", "ntk_inf")
+    BAR_WIDTH, TITLE_HEIGHT = 80, 40  # px kept for the shared colour bar's column and the title's row
 
     def __init__(self):
         panels = []
-        self.view = SquarePanels(2, panels)
-        self.view.ci.layout.setSpacing(6)
+        self.view = SquarePanels([2, 3], [1, 2, 3], panels, (self.BAR_WIDTH, self.TITLE_HEIGHT))
+        layout = self.view.ci.layout
+        layout.setSpacing(6)
         self.panels: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
         self.points: dict[str, pg.ScatterPlotItem] = {}
-        self.view.addLabel("", row=0, col=0)  # rows 0 and 4 share what is left of the height: the
-        self.view.ci.layout.setRowStretchFactor(0, 1)  # panels stay in the middle
-        self.title = self.view.addLabel("Function fit on the plane", row=1, col=0, colspan=len(self.PANELS),
-                                        size="11pt")
-        for col, (key, title) in enumerate(self.PANELS):
-            plot = self.view.addPlot(row=2, col=col)
+        self.view.addLabel("", row=0, col=0)  # row 0 and 4, column 0 and 5 share what is left: the panels
+        self.view.addLabel("", row=4, col=5)  # stay in the middle
+        self.title = self.view.addLabel("Function fit on the plane", row=1, col=1, colspan=4, size="11pt")
+        for i, (key, title) in enumerate(self.PANELS):
+            plot = self.view.addPlot(row=2 + i // 3, col=1 + i % 3)
             plot.setTitle(title, size="9pt")
             plot.setAspectLocked(True)
             plot.hideButtons()
@@ -119,6 +124,7 @@ class PlaneFit:
             for side in ("left", "bottom"):
                 plot.getAxis(side).setStyle(tickFont=_small_font(), tickTextOffset=2)
             plot.getAxis("left").setWidth(28)
+            plot.getAxis("bottom").setHeight(22)
             image = pg.ImageItem(axisOrder="row-major")
             plot.addItem(image)
             points = pg.ScatterPlotItem(size=4, brush=pg.mkBrush(COLORS["points"]), pen=pg.mkPen("w", width=0.5))
@@ -126,23 +132,20 @@ class PlaneFit:
             plot.addItem(points)
             self.panels[key], self.images[key], self.points[key] = plot, image, points
             panels.append(plot)
-        self.bar = pg.ColorBarItem(colorMap="viridis", interactive=False, width=10, colorMapMenu=False,
-                                   orientation="horizontal", label="target, network, linearization, NTK ∞")
+        self.bar = pg.ColorBarItem(colorMap="viridis", interactive=False, width=12, colorMapMenu=False,
+                                   label="target · network · linearization · NTK ∞")
         self.bar.setImageItem([self.images[k] for k in self.SHARED])
-        self.view.addItem(self.bar, row=3, col=0, colspan=len(self.SHARED))
-        self.gap_bar = pg.ColorBarItem(colorMap="inferno", interactive=False, width=10, colorMapMenu=False,
-                                       orientation="horizontal")  # its panel's title says what it shows
+        self.view.addItem(self.bar, row=2, col=4, rowspan=2)
+        self.gap_bar = pg.ColorBarItem(colorMap="inferno", interactive=False, width=12, colorMapMenu=False,
+                                       label="|network − linearization|")
         self.gap_bar.setImageItem(self.images["gap"])
-        self.view.addItem(self.gap_bar, row=3, col=len(self.SHARED))
+        self.view.addItem(self.gap_bar, row=3, col=3)
         for bar in (self.bar, self.gap_bar):
             bar.axis.enableAutoSIPrefix(False)
-            bar.setMinimumWidth(40)  # the panels' width decides the columns
-        self.view.addLabel("", row=4, col=0)
-        layout = self.view.ci.layout
-        layout.setRowStretchFactor(4, 1)
-        layout.setRowStretchFactor(2, 1000)  # the panels take the height first (up to square), then rows 0, 4
-        for col in range(len(self.PANELS)):
-            layout.setColumnStretchFactor(col, 1)
+        for i in (0, 4):
+            layout.setRowStretchFactor(i, 1)
+        for i in (0, 5):
+            layout.setColumnStretchFactor(i, 1)
         self.notes = notes_label()
         self.widget = _with_notes(self.view, self.notes)
         self.plot = self.view  # what the controller repaints
