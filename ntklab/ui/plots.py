@@ -178,6 +178,25 @@ def _plot(title: str, x_label: str, y_label: str, log_y: bool = False, log_x: bo
     return w
 
 
+def drawn(item) -> bool:
+    """Whether a curve holds any point."""
+    return item.xData is not None and len(item.xData) > 0
+
+
+def sync_legend(plot: pg.PlotWidget, items: list, present: list[bool]) -> None:
+    """The legend lists the named ``items`` that are ``present`` (in this order): a curve a run does not
+    have (NTK ∞ of a μP run) is not in it. Rebuilt only when the set changes."""
+    legend = plot.getPlotItem().legend
+    key = tuple(bool(p) for p in present)
+    if legend is None or getattr(legend, "shown_entries", None) == key:
+        return
+    legend.shown_entries = key
+    legend.clear()
+    for item, shown in zip(items, key):
+        if shown and item.name():
+            legend.addItem(item, item.name())
+
+
 def _finite_or_empty(item, x, y) -> None:
     """Draws (x, y), or nothing when y holds a non-finite value (a diverged answer is not drawn)."""
     if y is None or not np.all(np.isfinite(y)):
@@ -275,6 +294,7 @@ class FitPlot:
         axis = self.plot.getAxis("bottom")
         axis.setTicks([TWO_PI_TICKS] if circle else None)
         self.plot.setLabel("bottom", "angle θ" if circle else "x")
+        self.plot.setLabel("left", "f(θ)" if circle else "f(x)")
 
     def set_data(self, snap) -> None:
         x = line_axis(snap.data)
@@ -286,6 +306,13 @@ class FitPlot:
         _finite_or_empty(self.lin, x, snap.f_grid_lin)
         _finite_or_empty(self.ntk, x, snap.f_grid_ntk)
         self.set_notes(snap.notes)
+        self._sync_legend(run=True)
+
+    def _sync_legend(self, run: bool) -> None:
+        """During a run the legend lists the curves drawn; before it, all of them."""
+        items = [self.target, self.points, self.nngp, self.ntk, self.lin, self.net]
+        sync_legend(self.plot, items, [not run or drawn(item) or item in (self.target, self.points, self.net)
+                                       for item in items])
 
     def _set_band(self, x, mean, std) -> None:
         """The NNGP mean and ±2σ band; none when the posterior is absent or not finite."""
@@ -318,6 +345,7 @@ class FitPlot:
         self._set_band(None, None, None)
         self.set_notes(())
         self.plot.setTitle("Function fit")
+        self._sync_legend(run=False)
 
 
 class ThinnedRows:
@@ -469,6 +497,8 @@ class SeriesPlot:
                 keep = np.isfinite(y) & (y == 0)
                 self.curves[field].setData(steps[keep], np.full(keep.sum(), 10.0**level))
         self._set_zero_level(level)
+        items = list(self.curves.values())
+        sync_legend(self.plot, items, [drawn(item) for item in items])  # e.g. no NTK ∞ in a μP run
 
     def _set_zero_level(self, level: float | None) -> None:
         if level != self.axis.zero_level:
@@ -493,6 +523,7 @@ class SeriesPlot:
     def clear(self) -> None:
         for item in self.curves.values():
             item.setData([], [])
+        sync_legend(self.plot, list(self.curves.values()), [True] * len(self.curves))
         for line in self.marks.values():
             self.plot.removeItem(line)
         self.marks = {}

@@ -15,7 +15,18 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from ntklab.ui.plots import COLORS, FitPlot, SeriesPlot, _plot, fit_title, notes_label, pen, show_notes
+from ntklab.ui.plots import (
+    COLORS,
+    FitPlot,
+    SeriesPlot,
+    _plot,
+    drawn,
+    fit_title,
+    notes_label,
+    pen,
+    show_notes,
+    sync_legend,
+)
 
 MAX_POINTS_DRAWN = 5000  # training points drawn on top of each plane image (evenly thinned beyond)
 SUMMARY_STYLE = "QLabel { font-size: 9pt; }"
@@ -315,6 +326,8 @@ class PointsFit:
                 item.setData(class_positions(y, answer) if self._classes else y, values)
         self.summary.setText(self.summary_text(snap))
         show_notes(self.notes, snap.notes)
+        items = [self.diagonal, self.ntk, self.lin, self.net]
+        sync_legend(self.plot, items, [item is self.diagonal or drawn(item) for item in items])
 
     @staticmethod
     def summary_text(snap) -> str:
@@ -346,6 +359,8 @@ class PointsFit:
             item.setData([], [])
         self.boundary.setVisible(False)
         self._classes = False
+        items = [self.diagonal, self.ntk, self.lin, self.net]
+        sync_legend(self.plot, items, [True] * len(items))
         self.plot.getAxis("bottom").setTicks(None)
         self.summary.setText("")
         self.plot.setTitle("Predicted vs true on the test points")

@@ -213,6 +213,17 @@ def test_mup_run_shows_the_note_and_no_ntk_curve(window, qtbot):
     assert line.notes.isVisible() and "μP learns features" in line.notes.text()
     assert _n(line.net) == len(snap.f_grid_net)
     assert w.spectra.frequencies.widget.isHidden()
+    fit_legend = _legend(line.plot)
+    assert "NTK ∞" not in fit_legend and not any("NNGP" in t for t in fit_legend)  # not in the legends either
+    assert {"network", "linearization", "target", "training points"} <= set(fit_legend)
+    loss_legend = _legend(w.loss_plot.plot)
+    assert "NTK ∞ train" not in loss_legend and "network train" in loss_legend
+    w.reset_button.click()
+    assert "NTK ∞" in _legend(line.plot) and "NTK ∞ train" in _legend(w.loss_plot.plot)  # all, before a run
+
+
+def _legend(plot) -> list[str]:
+    return [label.text for _, label in plot.getPlotItem().legend.items]
 
 
 def test_mup_on_the_plane_says_ntk_not_drawn(window, qtbot):
