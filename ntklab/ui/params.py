@@ -38,7 +38,8 @@ OUTPUT_SCALE_RANGE = (1e-3, 1e3)  # the form's α range (files may hold 1e-6 …
 MODEL_TIPS = {
     "parameterization": (
         "How weights and the learning rate scale with the width n (Yang & Hu 2021, abc table in the README).\n"
-        "ntk: W = w/√n; as n → ∞ the kernel freezes: training is kernel regression with NTK ∞ (Jacot et al. 2018).\n"
+        "ntk: W = w/√n; as n → ∞ the kernel freezes: training is kernel regression with NTK ∞ "
+        "(Jacot et al. 2018).\n"
         "standard: W ~ N(0, σ²/n); the same kernel limit, but its learning rate must shrink with n.\n"
         "mup (μP): features move by O(1) at any width: no fixed kernel, no NTK ∞ / NNGP curve.\n"
         "mean_field: one hidden layer (depth 1), readout ~1/n (Mei et al. 2018): features move, no kernel "
@@ -47,11 +48,12 @@ MODEL_TIPS = {
                      "h ← h + s·Dense(φ(h)) (Du et al. 2019): deep residual nets keep a well-conditioned kernel."),
     "branch_scale": ("s·√depth: each residual branch is scaled by s = branch_scale/√depth. Small: blocks near the "
                      "identity (a shallow net's kernel); large: like a plain deep net."),
-    "output_scale": ("α: the model is α·f (α·(f − f(θ₀)) when centered), trained on ‖α f − y‖²/(2n α²).\n"
+    "output_scale": ("α: the model is α·f (α·(f − f(θ₀)) when centered), trained on "
+                     "‖α f − y‖²/(2n α²).\n"
                      "Large α: lazy, the network follows its linearization; small α: features move "
                      "(Chizat, Oyallon & Bach 2019). Arrows step 1…9 per decade."),
-    "centered": ("Subtract the initial output: f_α = α·(f(θ) − f(θ₀)) starts at 0, so a large α does not blow up "
-                 "the initial function (Chizat et al. 2019)."),
+    "centered": ("Subtract the initial output: f_α = α·(f(θ) − f(θ₀)) starts at 0, so a large α does not "
+                 "blow up the initial function (Chizat et al. 2019)."),
     "w_std": "σ_w: weight standard deviation (× 1/√fan-in); √2 keeps ReLU signals at unit scale.",
     "b_std": "σ_b: bias standard deviation; 0 makes the kernel depend on angles only.",
 }
@@ -64,8 +66,9 @@ DATA_TIPS = {
     "amplitudes": "a_k, one per frequency, comma-separated (e.g. 1, 0.5).",
     "sin_amplitudes": "b_k, one per frequency, or empty for none.",
     "degree": "ℓ: the target is the zonal harmonic P_ℓ of the polar angle; the NTK learns low degrees first.",
-    "expression": ("Your target as a formula of x (= x1), x1 … x_d: numbers, + − * / **, pi, e, sin cos tan exp log "
-                   "sqrt abs sign tanh …, min, max, where(c, a, b). Checked as you type; never evaluated as code."),
+    "expression": ("Your target as a formula of x (= x1), x1 … x_d: numbers, + − * / **, pi, e, sin cos tan "
+                   "exp log sqrt abs sign tanh …, min, max, where(c, a, b). Checked as you type; never "
+                   "evaluated as code."),
     "dim": "d: the number of inputs x1 … x_d (1: a curve, 2: images, more: predicted vs true).",
     "csv_path": "Your CSV file (comma, semicolon or tab separated, UTF-8); … chooses it.",
     "input_columns": ("Input columns: header names or 0-based indices, comma-separated; empty: every column but "
@@ -248,8 +251,9 @@ def make_parameters(spec: ExperimentSpec | None = None) -> Parameter:
             dict(name="kernel_every", title="kernel & spectra every (snapshots)", type="int",
                  limits=(1, 100000)),
             dict(name="trainable", title="layers trained", type="list", limits=list(TRAINABLE),
-                 tip="all: every layer; readout: only the last layer (random features, the NNGP kernel at "
-                     "infinite width); hidden: every layer but the readout"),
+                 tip="all: every layer; readout: only the last layer, a random-features model (Arora et al. "
+                     "2019's weakly-trained net) whose kernel, the last hidden layer's NNGP, cannot move; hidden: "
+                     "every layer but the readout"),
             dict(name="precision", type="list", limits=list(PRECISIONS),
                  tip="float32 (fast) or float64 (slower; resolves small eigenvalues and slow loss rates). "
                      "The same seed gives the same initial network in both."),

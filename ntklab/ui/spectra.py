@@ -474,7 +474,8 @@ class EigenfunctionPlot:
 
 
 class KernelImage(ImagePlot):
-    """Θ̂_t (or Θ̂_t − Θ̂₀, with a symmetric diverging scale) on the training set, points sorted by x."""
+    """Θ̂_t (or Θ̂_t − Θ̂₀, with a symmetric diverging scale) on the training set, points in the session's
+    order: by angle on the circle, else by the first input x₁ (``RunSpectra.order``)."""
 
     def __init__(self, change: bool):
         title = "Θ̂_t − Θ̂₀" if change else "Θ̂_t"
@@ -486,6 +487,9 @@ class KernelImage(ImagePlot):
         spectra = record.kernel.spectra
         image = spectra.kernel_change_image if self.change else spectra.kernel_image
         n = len(spectra.eigvals)
+        view = getattr(getattr(record.first, "data", None), "view", "line")
+        order = {"circle": "by angle θ", "line": "by x"}.get(view, "by x₁")
+        self.plot.setLabel("bottom", f"training point j (sorted {order})")
         if self.change:
             top = float(np.max(np.abs(image))) or 1.0
             levels = (-top, top)
