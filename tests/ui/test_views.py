@@ -58,7 +58,8 @@ def test_plane_run_draws_each_answer_as_its_image_on_the_grid(window, qtbot):
     assert w.fit_area.widget.currentWidget() is plane.widget and shape == (8, 8)
     net, lin = np.asarray(snap.f_grid_net, np.float64), np.asarray(snap.f_grid_lin, np.float64)
     assert not np.allclose(net, lin, rtol=1e-3)  # the checks below tell the two apart
-    for key, values in (("target", data.y_grid), ("network", net), ("linearization", lin), ("ntk_inf", snap.f_grid_ntk)):
+    answers = {"target": data.y_grid, "network": net, "linearization": lin, "ntk_inf": snap.f_grid_ntk}
+    for key, values in answers.items():
         np.testing.assert_array_equal(plane.images[key].image, np.reshape(values, shape))
     np.testing.assert_allclose(plane.images["gap"].image, np.abs(net - lin).reshape(shape), rtol=1e-12)
     # where each pixel sits: pixel (row i, column j) is centred on grid point i·cols + j (x2 up, x1 across)
