@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ntklab.ui.params import make_parameters
+from ntklab.ui.params import make_parameters, update_visibility
 from ntklab.ui.plots import make_drift_plot, make_loss_plot
 from ntklab.ui.spectra import SpectraPanel
 from ntklab.ui.views import FeaturePlot, FitArea
@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.params = make_parameters()
         self.tree = ParameterTree(showHeader=False)
         self.tree.setParameters(self.params, showTop=False)
+        update_visibility(self.params)  # rows greyed before the tree existed are drawn grey now
         # names sized to their content, values take the rest: nothing to scroll sideways (a click on a
         # value used to scroll the names out of sight)
         header = self.tree.header()

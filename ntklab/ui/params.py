@@ -370,18 +370,16 @@ def update_visibility(root: Parameter) -> None:
 
 
 def set_enabled(param: Parameter, enabled: bool, why: str = "") -> None:
-    """Greys a row out (name and value) or back; ``why`` is its tooltip while grey."""
-    if param.opts.get("enabled", True) == enabled:
-        if not enabled and param.opts.get("tip") != why:  # greyed for another reason now
-            param.setOpts(tip=why)
-            for item in list(param.items):
-                item.setToolTip(0, why)
-        return
-    if enabled:
-        param.setOpts(enabled=True, tip=param.opts.pop("tip_enabled", None) or "")
-    else:
-        param.opts["tip_enabled"] = param.opts.get("tip")
-        param.setOpts(enabled=False, tip=why)
+    """Greys a row out (name and value) or back; ``why`` is its tooltip while grey. The rows' items are
+    styled every time: a tree made after the row was greyed (the window's) must show it grey too."""
+    if param.opts.get("enabled", True) != enabled:
+        if enabled:
+            param.setOpts(enabled=True, tip=param.opts.pop("tip_enabled", None) or "")
+        else:
+            param.opts["tip_enabled"] = param.opts.get("tip")
+            param.setOpts(enabled=False, tip=why)
+    elif not enabled and param.opts.get("tip") != why:  # greyed for another reason now
+        param.setOpts(tip=why)
     palette = QApplication.palette()
     color = palette.color(QPalette.ColorGroup.Disabled if not enabled else QPalette.ColorGroup.Active,
                           QPalette.ColorRole.Text)
