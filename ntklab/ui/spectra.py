@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QVBoxLayout, 
 
 from ntklab.core.spectra import linear_mode_factors
 from ntklab.ui.plots import COLORS, FLOOR, TWO_PI_TICKS, History, SeriesPlot, ThinnedRows, _plot, line_axis, pen
+from ntklab.ui.views import grid_image, grid_rect
 
 try:  # the core's rule (on its way from the numerics work); the same three lines otherwise
     from ntklab.core.spectra import definiteness
@@ -419,8 +420,6 @@ class EigenfunctionPlot:
 
     def _images(self, data, run, resolved, eig) -> None:
         """One image per eigenfunction, each on its own symmetric diverging scale (their sign is arbitrary)."""
-        from ntklab.ui.views import grid_image, grid_rect
-
         columns = max(1, math.ceil(math.sqrt(len(resolved))))
         rect = grid_rect(data)
         cmap = pg.colormap.get("CET-D1")
