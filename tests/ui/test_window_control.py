@@ -79,8 +79,8 @@ def test_stop_returns_control_within_a_second(window, qtbot, spec):
     assert c.start(spec), w.banner.text()
     _wait_running(qtbot, w, c)
     qtbot.wait(300)  # well into training
-    ended = _Clock()  # a receiver object, not a lambda: PySide drops a lambda's queued call when its sender
-    c.thread.finished.connect(ended.tick)  # (the thread) is deleted first, as the controller does at its end
+    ended = _Clock()  # a receiver object: a lambda connected here was seen not to be called once the
+    c.thread.finished.connect(ended.tick)  # controller had deleted the thread (deleteLater at its end)
     started = time.perf_counter()
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.start_button.isEnabled(), timeout=5_000)
