@@ -16,29 +16,12 @@ from ntklab.ui.controller import Controller
 from ntklab.ui.main_window import MainWindow, settings_store
 
 
-_GC = None  # the GUI thread's garbage collector (one per process)
-
-
-def collect_garbage_in_the_gui_thread() -> None:
-    """Python's cyclic garbage collector runs in whichever thread allocates when a threshold is crossed:
-    in a run's worker thread it may destroy the window's Qt objects there, which deadlocks (the QObject
-    destructor waits for the GIL that the GUI thread holds while it waits on Qt: seen in a window test).
-    Automatic collection is turned off and a timer collects in the GUI thread instead, with the same
-    thresholds (pyqtgraph's GarbageCollector)."""
-    global _GC
-    if _GC is None:
-        from pyqtgraph.util.garbage_collector import GarbageCollector
-
-        _GC = GarbageCollector(interval=1.0)
-
-
 def create_window(config: str | None = None, remember: bool = True) -> tuple[MainWindow, Controller]:
     """The window and its controller; ``config``: an experiment file to open (a bad one: a banner).
     ``remember``: keep the splitter position and the last folder between sessions (QSettings)."""
     # The worker's Python between XLA calls and the GUI share the GIL: a 1 ms switch interval
     # (CPython's default is 5 ms) keeps the event loop's waits for it short.
     sys.setswitchinterval(0.001)
-    collect_garbage_in_the_gui_thread()
     window = MainWindow(settings_store() if remember else None)
     controller = Controller(window)
     if config:
