@@ -1,5 +1,6 @@
 """Figures and data out: one plot to PNG, SVG or CSV with pyqtgraph's exporters, the whole window to PNG
-(at twice the screen's resolution) or SVG (Qt's QSvgGenerator).
+(at twice the screen's resolution) or SVG (Qt's QSvgGenerator). pyqtgraph 0.14.0's SVG exporter fails on
+the closed paths Qt ≥ 6.10 writes (pyqtgraph#3485); a plot's SVG then comes from QSvgGenerator too.
 
 A view of the window (a Training or Spectra plot) may show one pyqtgraph view or a stack of them (the fit:
 curve, images or scatter); :func:`shown_graphics_view` finds the one on screen. Its PNG and SVG are the whole
@@ -10,13 +11,14 @@ values are in File → Export run data.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPixmap
-from PySide6.QtWidgets import QStackedWidget, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QStackedWidget, QWidget
 
 PLOT_FORMATS = {"png": "PNG image (*.png)", "svg": "SVG vector image (*.svg)", "csv": "CSV of the curves (*.csv)"}
 WINDOW_FORMATS = {"png": "PNG image, 2× resolution (*.png)", "svg": "SVG vector image (*.svg)"}
@@ -61,7 +63,7 @@ def has_curves(view: pg.GraphicsView | None) -> bool:
 
 
 def export_view(view: pg.GraphicsView, path: str | Path) -> Path:
-    """Writes ``view`` to ``path`` by its suffix: .png (the scene at IMAGE_SCALE× its size), .svg (the
+    """Writes ``view`` to ``path`` by its suffix: .png (the view at IMAGE_SCALE× its on-screen size), .svg (the
     scene), .csv (the curves of its first plot with any); returns the path. ExportError names the reason."""
     path = Path(path)
     kind = path.suffix.lower().lstrip(".")
@@ -77,16 +79,66 @@ def export_view(view: pg.GraphicsView, path: str | Path) -> Path:
         exporter = pg_exporters.CSVExporter(item)
     elif kind == "svg":
         exporter = pg_exporters.SVGExporter(view.scene())
+        try:
+            exporter.export(str(path))
+        except ValueError:  # pyqtgraph 0.14.0 cannot read Qt ≥ 6.10's closed paths ("Z"): pyqtgraph#3485,
+            _svg_by_qt(view, path)  # fixed upstream after 0.14.0 (1b84c2b2); Qt's own generator meanwhile
+        return _written(path)
     else:
         exporter = pg_exporters.ImageExporter(view.scene())
-        exporter.parameters()["width"] = int(IMAGE_SCALE * view.scene().sceneRect().width())
+        params = exporter.parameters()  # width and height: the view's on screen (the height follows)
+        params["width"] = IMAGE_SCALE * params["width"]
     try:
         exporter.export(str(path))
     except OSError as exc:
         raise ExportError(f"Could not write {path}: {exc.strerror or exc}; choose another place.") from exc
-    if not path.is_file():  # QImage.save reports failure by returning False, which the exporter ignores
+    return _written(path)
+
+
+def _written(path: Path) -> Path:
+    if not path.is_file():  # QImage.save reports failure by returning False, which the exporters ignore
         raise ExportError(f"Could not write {path}: the folder is not writable; choose another place.")
     return path
+
+
+@contextmanager
+def _vectors(widget: QWidget):
+    """pyqtgraph keeps axes and legends as cached pixmaps (fast repaints); while a widget is painted into
+    an SVG they are drawn as vectors and text instead."""
+    views = [widget] if isinstance(widget, pg.GraphicsView) else widget.findChildren(pg.GraphicsView)
+    cached = [(item, item.cacheMode()) for view in views for item in view.scene().items()
+              if item.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    for item, _ in cached:
+        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    try:
+        yield
+    finally:
+        for item, mode in cached:
+            item.setCacheMode(mode)
+
+
+def _svg_by_qt(widget: QWidget, path: Path) -> bool:
+    """Paints ``widget`` into an SVG file with Qt's QSvgGenerator (QtSvg, part of PySide6-Essentials)."""
+    from PySide6.QtSvg import QSvgGenerator
+
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    generator.setSize(QSize(widget.width(), widget.height()))
+    generator.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
+    generator.setTitle(widget.window().windowTitle())
+    generator.setResolution(widget.logicalDpiX())  # pyqtgraph replays QPictures: scaled by the DPI ratio
+    painter = QPainter()
+    if not painter.begin(generator):
+        return False
+    try:
+        with _vectors(widget):
+            if isinstance(widget, pg.GraphicsView):
+                widget.render(painter)  # QGraphicsView.render: the scene as the view shows it
+            else:
+                widget.render(painter, QPoint(0, 0))  # the widget and its children
+    finally:
+        ok = painter.end()
+    return ok
 
 
 def export_window(window: QWidget, path: str | Path) -> Path:
@@ -106,18 +158,7 @@ def export_window(window: QWidget, path: str | Path) -> Path:
         window.render(pixmap)
         ok = pixmap.save(str(path), "PNG")
     else:
-        from PySide6.QtSvg import QSvgGenerator  # in PySide6-Essentials (QtSvg)
-
-        generator = QSvgGenerator()
-        generator.setFileName(str(path))
-        generator.setSize(QSize(window.width(), window.height()))
-        generator.setViewBox(QRectF(0, 0, window.width(), window.height()))
-        generator.setTitle(window.windowTitle())
-        painter = QPainter()
-        ok = painter.begin(generator)
-        if ok:
-            window.render(painter)
-            ok = painter.end()
+        ok = _svg_by_qt(window, path)
     if not ok or not path.is_file():
         raise ExportError(f"Could not write {path}: the folder is not writable; choose another place.")
     return path

@@ -16,6 +16,7 @@ from pyqtgraph import GraphicsView
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QSettings, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QStackedWidget, QToolButton, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from ntklab.session import SpecError
 from ntklab.session.guide import list_presets
@@ -124,7 +125,7 @@ class PlotCorner(QWidget):
         """The empty cell below the left axis and left of the bottom axis' label of the first plot shown,
         in the target's coordinates (None: no plot with both axes on screen)."""
         view = self.view()
-        if view is None or not view.isVisible():
+        if view is None or not isValid(view) or not view.isVisible():
             return None
         for item in plot_items(view):
             left, bottom = item.getAxis("left"), item.getAxis("bottom")
@@ -138,7 +139,12 @@ class PlotCorner(QWidget):
         return None
 
     def _place(self) -> None:
-        cell = self._axis_corner()
+        if not (isValid(self) and isValid(self.target)):  # the window is being torn down
+            return
+        try:
+            cell = self._axis_corner()
+        except RuntimeError:  # a plot item already deleted: the window is being torn down
+            return
         if cell is None or cell.width() < 8:
             self.move(QPoint(max(0, self.target.width() - self.width() - 2), 2))
         else:  # the cell's bottom-left, inside the target
