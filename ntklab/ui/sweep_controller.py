@@ -185,9 +185,9 @@ class SweepController(QObject):
         t.run_button.setToolTip(RUN_BUSY if running else "")
         t.stop_button.setEnabled(sweeping)
         if running and not sweeping:
-            t.note.setText(RUN_BUSY)
+            t.set_note(RUN_BUSY)
         elif t.note.text() == RUN_BUSY:
-            t.note.setText("")
+            t.set_note("")
 
     def _state(self, text: str) -> None:
         self.window.state_label.setText(text)
@@ -225,7 +225,7 @@ class SweepController(QObject):
         if self.running:
             return False
         if self.controller.running:
-            self.tab.note.setText(RUN_BUSY)
+            self.tab.set_note(RUN_BUSY)
             return False
         try:
             spec = spec if spec is not None else self.sweep_spec()
@@ -236,7 +236,7 @@ class SweepController(QObject):
         self.controller._clear_banner("sweep")
         self.panel.clear()
         self.panel.field = spec.sweep.field
-        self.tab.note.setText("")
+        self.tab.set_note("")
         self.window.tabs.setCurrentWidget(self.tab)
         self.sweep, self.out, self._report = None, None, {}
         self._t0, self._resumed, self._failed, self._stopping = time.monotonic(), 0, False, False
@@ -346,7 +346,7 @@ class SweepController(QObject):
         self.controller._clear_banner("file")
         self.window.tabs.setCurrentWidget(t)
         data_seeds = spec.sweep.data_seeds or 1
-        t.note.setText(f"Opened {path}: {len(values)} values × {spec.sweep.seeds} seeds"
+        t.set_note(f"Opened {path}: {len(values)} values × {spec.sweep.seeds} seeds"
                        + (f" × {data_seeds} data seeds" if data_seeds > 1 else "")
                        + f" = {len(values) * spec.sweep.seeds * data_seeds} runs. Run sweep starts it.")
         return self.start() if start else True
@@ -390,7 +390,7 @@ class SweepController(QObject):
             self._resumed = len(item.done)
             if item.done:
                 panel.mark_resumed()
-                self.tab.note.setText(f"Resuming: {len(item.done)} of {item.sweep.total} points are already in "
+                self.tab.set_note(f"Resuming: {len(item.done)} of {item.sweep.total} points are already in "
                                       f"{item.out}.")
             else:
                 panel.set_elapsed(time.monotonic() - self._t0)
@@ -400,7 +400,7 @@ class SweepController(QObject):
             curve = item.curve
             panel.set_learning_curve(curve["n_train"], curve["mse_test_theory"])
             if curve.get("note"):
-                self.tab.note.setText(curve["note"])
+                self.tab.set_note(curve["note"])
         else:
             panel.add_point(item)
             if not self._resumed:  # the elapsed time counts from Run sweep, not from the first point
@@ -441,5 +441,5 @@ class SweepController(QObject):
         apply_spec(self.window.params, point.spec)
         text = (f"Loaded the run {point.field} = {value_key(point.value)}, seed {point.seed} into the form: "
                 f"Start runs it alone.")
-        self.tab.note.setText(text)
+        self.tab.set_note(text)
         self._confirm(text)

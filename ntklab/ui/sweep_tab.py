@@ -4,6 +4,8 @@ does the wiring."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,6 +37,8 @@ SWEEP_FIELDS = {
     "train.steps": ("steps", "100, 1000, 10000"),
 }
 MAX_SEEDS = 100
+TITLE_SIZE = "9pt"  # the plots' titles in the tab (pyqtgraph's 11pt titles are wider than a column of three)
+TITLE_WIDTH = 210  # px: a longer title wraps onto two lines, so that it never widens (and clips) its plot
 
 
 class SweepTab(QWidget):
@@ -69,6 +73,7 @@ class SweepTab(QWidget):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("QLabel { color: #555; }")
+        self.note.hide()
 
         first = QHBoxLayout()
         first.addWidget(QLabel("Vary"))
@@ -85,12 +90,19 @@ class SweepTab(QWidget):
         second.addWidget(self.folder_button)
         second.addWidget(self.open_button)
         self.panel = SweepPanel()
+        for plot in self.panel.plots.values():
+            _fit_title(plot.widget.getPlotItem())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 0)
         layout.addLayout(first)
         layout.addLayout(second)
         layout.addWidget(self.note)
         layout.addWidget(self.panel, 1)
+
+    def set_note(self, text: str) -> None:
+        """A line under the settings (what was opened or resumed, why Run sweep waits); empty hides it."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def field(self) -> str:
         """The chosen setting's key, e.g. ``model.width``."""
@@ -105,3 +117,18 @@ class SweepTab(QWidget):
         blocked = self.field_combo.blockSignals(True)
         self.field_combo.setCurrentIndex(index)
         self.field_combo.blockSignals(blocked)
+
+
+def _fit_title(item) -> None:
+    """A plot's title at TITLE_SIZE, wrapped onto lines of TITLE_WIDTH px when longer: pyqtgraph makes a
+    title's width the plot's minimum, and beside the form three plots a row have ~250 px each."""
+    label = item.titleLabel
+    label.setText(label.text, size=TITLE_SIZE)
+    if label.item.boundingRect().width() <= TITLE_WIDTH:
+        return
+    label.item.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignHCenter))
+    label.item.setTextWidth(TITLE_WIDTH)
+    label.updateMin()
+    height = int(label.item.boundingRect().height()) + 2
+    label.setMaximumHeight(height)
+    item.layout.setRowFixedHeight(0, height)
