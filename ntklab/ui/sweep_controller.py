@@ -149,12 +149,14 @@ class SweepController(QObject):
         self.worker: RunWorker | None = None
         self.thread = None
         self.sweep = None  # the Sweep in flight, once the worker has built it
-        self.out: Path | None = None
+        self.out: Path | None = None  # the sweep's output folder, once the worker has opened it
+        self._out_asked: Path | None = None  # the folder the sweep in flight was asked to write into
         self._report: dict = {}
         self._t0 = 0.0
         self._resumed = 0
         self._failed = False
         self._stopping = False
+        self._left: list = []  # (thread, folder) of sweeps left to end in the background after Stop
         self._loaded: tuple | None = None  # (SweepSpec, field, values text, seeds) of the last opened file
         self._stop_timer = QTimer(self)
         self._stop_timer.setSingleShot(True)
@@ -233,6 +235,10 @@ class SweepController(QObject):
             self._banner(f"Cannot run the sweep: {exc}")
             return False
         out = self.tab.folder_edit.text().strip() or None
+        self._left = [(thread, folder) for thread, folder in self._left if not thread.isFinished()]
+        if out is not None and any(folder == Path(out) for _, folder in self._left):
+            self._banner(f"The last sweep into {out} is still ending (a compile in flight): run again in a moment.")
+            return False
         self.controller._clear_banner("sweep")
         self.panel.clear()
         self.panel.field = spec.sweep.field
@@ -240,6 +246,7 @@ class SweepController(QObject):
         self.window.tabs.setCurrentWidget(self.tab)
         self.sweep, self.out, self._report = None, None, {}
         self._t0, self._resumed, self._failed, self._stopping = time.monotonic(), 0, False, False
+        self._out_asked = Path(out) if out else None
         self.worker = RunWorker(functools.partial(run_sweep, spec, out, self._report))
         self.worker.snapshotReady.connect(self._on_worker_item)
         self.worker.progressed.connect(self._on_worker_progressed)
@@ -283,6 +290,7 @@ class SweepController(QObject):
         self.worker.runFailed.disconnect(self._on_worker_failed)
         self.thread.finished.disconnect(self._on_thread_finished)
         _keep_until_finished(self.thread, self.worker)
+        self._left.append((self.thread, self._out_asked))
         self.thread = self.worker = None
 
     def _end(self) -> None:

@@ -153,3 +153,28 @@ def test_a_sweep_file_goes_to_the_tab_and_keeps_its_sweep(window, tmp_path):
     bad.write_text('[sweep]\nfield = "model.widht"\nvalues = [8]\n', encoding="utf-8")
     assert not c.sweep_requested(bad)
     assert "sweep.field: 'model.widht' is not a setting; did you mean" in w.banner.text()
+
+
+def _compiling(spec, out, report, checkpoint):
+    """A sweep stuck in a long compile: it does not look at Stop for 1.5 s."""
+    time.sleep(1.5)
+    yield from ()
+
+
+def test_a_sweep_stuck_in_a_compile_is_left_behind_and_its_folder_kept_from_a_new_one(window, qtbot, monkeypatch,
+                                                                                      tmp_path):
+    from ntklab.ui import sweep_controller
+
+    w, c = window
+    monkeypatch.setattr(sweep_controller, "run_sweep", _compiling)
+    t = _set_up(w, TINY, out=tmp_path / "out")
+    assert c.sweep.start()
+    thread = c.sweep.thread
+    started = time.perf_counter()
+    t.stop_button.click()
+    qtbot.waitUntil(lambda: t.run_button.isEnabled(), timeout=2000)
+    assert time.perf_counter() - started < 1.2 and not thread.isFinished()
+    assert not c.sweep.start() and "still ending" in w.banner.text()
+    qtbot.waitUntil(thread.isFinished, timeout=5000)
+    with qtbot.waitSignal(c.sweep.sweepFinished, timeout=5000):
+        assert c.sweep.start()  # the folder is free again
