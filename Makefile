@@ -18,12 +18,17 @@ run: $(STAMP)
 	$(BIN)/ntklab
 
 # The suite runs headless: Qt tests use the offscreen platform (tests/conftest.py sets it too).
+# Two processes share the tests (pytest-xdist, one per core; a file stays in one process), then the
+# tests that bound a wall-clock time run alone. Either run collecting no test fails (pytest's exit 5).
+XDIST ?= -n 2 --dist loadfile
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(XDIST) -m "not timing"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m timing
 
 test-fast: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(XDIST) -m "not slow and not timing"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "timing and not slow"
 
 bench: $(STAMP)
 	cd bench && QT_QPA_PLATFORM=offscreen ../$(BIN)/python run_all.py

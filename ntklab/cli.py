@@ -75,6 +75,41 @@ class _Stop:
         return lambda: [signal.signal(s, h) for s, h in previous.items()]
 
 
+def _run_in_thread(work, stop: "_Stop", name: str, expected: tuple) -> tuple[dict, threading.Thread]:
+    """Runs ``work()`` in a daemon thread while this one waits for a signal: after Ctrl+C / SIGTERM the
+    work gets STOP_GRACE_S to end. Returns the outcome ({"error": exc, "bug": True for an exception
+    not in ``expected``}) and the thread (alive when the work did not end in time)."""
+    outcome: dict = {}
+
+    def guarded():
+        try:
+            work()
+        except expected as exc:
+            outcome["error"] = exc
+        except Exception as exc:  # noqa: BLE001 (reported as one line: a CLI prints no traceback)
+            outcome["error"] = exc
+            outcome["bug"] = True
+
+    restore = stop.install()
+    worker = threading.Thread(target=guarded, name=name, daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+            if stop.event.is_set():
+                worker.join(STOP_GRACE_S)
+                break
+    finally:
+        restore()
+    return outcome, worker
+
+
+def _report(outcome: dict) -> None:
+    """Prints the work's error in one line (a bug is named as one)."""
+    error, bug = outcome["error"], outcome.get("bug")
+    _error(f"internal error (please report): {type(error).__name__}: {error}" if bug else str(error))
+
+
 def run_headless(config: str, out: str, quiet: bool = False, overwrite: bool = False) -> int:
     from tqdm import tqdm
 
@@ -92,7 +127,6 @@ def run_headless(config: str, out: str, quiet: bool = False, overwrite: bool = F
         _error(exc)
         return 2
     record, stop = RunRecord(), _Stop()
-    outcome: dict = {}
     bar = tqdm(total=spec.train.steps, unit="step", disable=quiet, desc="compiling…")
 
     def checkpoint(progress) -> bool:
@@ -101,29 +135,13 @@ def run_headless(config: str, out: str, quiet: bool = False, overwrite: bool = F
         return stop.event.is_set()
 
     def work():
-        try:
-            for snap in Experiment(spec).run(checkpoint):
-                record.append(snap)
-                bar.update(snap.step - bar.n)
-                bar.set_postfix_str(f"train MSE network {snap.mse_train_net:.3g}, linearization "
-                                    f"{snap.mse_train_lin:.3g}")
-        except (TrainingDiverged, SpecError) as exc:
-            outcome["error"] = exc
-        except Exception as exc:  # noqa: BLE001 (reported as one line: a CLI prints no traceback)
-            outcome["error"] = exc
-            outcome["bug"] = True
+        for snap in Experiment(spec).run(checkpoint):
+            record.append(snap)
+            bar.update(snap.step - bar.n)
+            bar.set_postfix_str(f"train MSE network {snap.mse_train_net:.3g}, linearization "
+                                f"{snap.mse_train_lin:.3g}")
 
-    restore = stop.install()
-    worker = threading.Thread(target=work, name="ntklab-run", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.05)
-            if stop.event.is_set():
-                worker.join(STOP_GRACE_S)
-                break
-    finally:
-        restore()
+    outcome, worker = _run_in_thread(work, stop, "ntklab-run", expected=(TrainingDiverged, SpecError))
     bar.close()
     if stop.event.is_set():
         code = _write(record, spec, out, write_run, f"stopped by signal at step "
@@ -135,8 +153,7 @@ def run_headless(config: str, out: str, quiet: bool = False, overwrite: bool = F
         return code or stop.code
     error = outcome.get("error")
     if error is not None:
-        prefix = "internal error (please report): " if outcome.get("bug") else ""
-        _error(f"{prefix}{type(error).__name__ + ': ' if outcome.get('bug') else ''}{error}")
+        _report(outcome)
         if isinstance(error, TrainingDiverged):
             return _write(record, spec, out, write_run, "diverged") or 3
         return 1 if outcome.get("bug") else 2
@@ -181,7 +198,6 @@ def sweep_headless(config: str, out: str, ray: str | None = None, quiet: bool = 
     if done and not quiet:
         print(f"Resuming: {len(done)} of {sweep.total} points are already in {out}.", file=sys.stderr)
     stop = _Stop()
-    outcome: dict = {}
     bar = tqdm(total=sweep.total, initial=len(done), unit="point", disable=quiet, desc="preparing…")
     field = spec.sweep.field
 
@@ -193,34 +209,17 @@ def sweep_headless(config: str, out: str, ray: str | None = None, quiet: bool = 
         return stop.event.is_set()
 
     def work():
-        try:
-            points = (sweep.run_ray(None if ray == "local" else ray, checkpoint, skip=done) if ray
-                      else sweep.run(checkpoint, skip=done))
-            for point in points:
-                folder.append(point)
-                bar.update(1)
-        except SpecError as exc:
-            outcome["error"] = exc
-        except Exception as exc:  # noqa: BLE001 (reported as one line: a CLI prints no traceback)
-            outcome["error"] = exc
-            outcome["bug"] = True
+        points = (sweep.run_ray(None if ray == "local" else ray, checkpoint, skip=done) if ray
+                  else sweep.run(checkpoint, skip=done))
+        for point in points:
+            folder.append(point)
+            bar.update(1)
 
-    restore = stop.install()
-    worker = threading.Thread(target=work, name="ntklab-sweep", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.05)
-            if stop.event.is_set():
-                worker.join(STOP_GRACE_S)
-                break
-    finally:
-        restore()
+    outcome, worker = _run_in_thread(work, stop, "ntklab-sweep", expected=(SpecError,))
     bar.close()
     error = outcome.get("error")
     if error is not None:
-        prefix = "internal error (please report): " if outcome.get("bug") else ""
-        _error(f"{prefix}{type(error).__name__ + ': ' if outcome.get('bug') else ''}{error}")
+        _report(outcome)
     code = _finish_sweep(folder, out)
     points = list(folder.points)
     if stop.event.is_set():

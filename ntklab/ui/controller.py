@@ -47,8 +47,9 @@ LAST_FOLDER_KEY = "files/last_folder"
 
 
 def _stability_key(spec):
-    """What η_crit depends on: the network, the data and the init seed (not the learning rate)."""
-    return spec.model, spec.data, spec.train.seed
+    """What η_crit depends on: the network, the data, the init seed, the layers trained and the
+    precision (not the learning rate)."""
+    return spec.model, spec.data, spec.train.seed, spec.train.trainable, spec.train.precision
 
 
 SHUTDOWN_WAIT_S = 1.0  # closing waits this long for the worker threads, then leaves them

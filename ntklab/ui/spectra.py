@@ -14,18 +14,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from ntklab.core.spectra import linear_mode_factors
+from ntklab.core.spectra import definiteness, linear_mode_factors
 from ntklab.ui.plots import COLORS, FLOOR, TWO_PI_TICKS, History, SeriesPlot, ThinnedRows, _plot, line_axis, pen
 from ntklab.ui.views import grid_image, grid_rect
-
-try:  # the core's rule (on its way from the numerics work); the same three lines otherwise
-    from ntklab.core.spectra import definiteness
-except ImportError:  # pragma: no cover (depends on the core's version)
-    def definiteness(eigvals, eps: float) -> str:
-        """'positive' (λ_min > n·ε·λ_max), 'unresolved' (|λ_min| ≤ n·ε·λ_max) or 'indefinite' (below −n·ε·λ_max)."""
-        values = np.asarray(eigvals, np.float64)
-        tol = values.size * float(eps) * float(np.max(np.abs(values)))
-        return "positive" if values.min() > tol else "unresolved" if values.min() >= -tol else "indefinite"
 
 MODE_DECADES = 8  # the per-mode heatmap's colour scale spans this many decades below its maximum
 MODE_ROWS = 160  # the per-mode heatmap's rows, uniform in log(mode index)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from ntklab.session import SpecError, TrainingDiverged
 
@@ -98,20 +99,45 @@ class RunWorker(QObject):
             self.runFinished.emit()
 
 
-_GARBAGE_COLLECTOR = None
-
-
-def collect_garbage_in_gui_thread(interval_s: float = 0.5) -> None:
+class GuiThreadCollector(QObject):
     """Python's cyclic garbage collector runs in whichever thread allocates; in a worker thread it can
     destroy Qt objects of the GUI (pyqtgraph items form cycles), whose destructors then lock Qt's
     mutexes while the GUI thread holds the GIL: a deadlock (seen here) or a crash. So automatic
-    collection is switched off and a timer in the GUI thread collects instead (pyqtgraph's
-    ``GarbageCollector``, for this reason). Call from the GUI thread before starting workers."""
-    global _GARBAGE_COLLECTOR
-    if _GARBAGE_COLLECTOR is None:
-        from pyqtgraph.util.garbage_collector import GarbageCollector
+    collection is switched off and a timer in the GUI thread collects instead, by CPython's own rule
+    (pyqtgraph's ``GarbageCollector`` does the same, but its generation-0 passes only promote what
+    they keep, so older garbage waited for minutes)."""
 
-        _GARBAGE_COLLECTOR = GarbageCollector(interval=interval_s)
+    def __init__(self, interval_ms: int = 500):
+        super().__init__()
+        self.thresholds = gc.get_threshold()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self._timer.start(interval_ms)
+
+    def _on_timer_timeout(self) -> None:
+        self.collect_due()
+
+    def collect_due(self) -> int | None:
+        """Collects the oldest generation whose count is over its threshold, when generation 0's is
+        (as the automatic collector would have done by now); returns it, or None."""
+        counts = gc.get_count()
+        if counts[0] <= self.thresholds[0]:
+            return None
+        generation = 2 if counts[2] > self.thresholds[2] else 1 if counts[1] > self.thresholds[1] else 0
+        gc.collect(generation)
+        return generation
+
+
+_COLLECTOR: GuiThreadCollector | None = None
+
+
+def collect_garbage_in_gui_thread() -> GuiThreadCollector:
+    """Starts the GUI thread's garbage collector (once; call from the GUI thread)."""
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        _COLLECTOR = GuiThreadCollector()
+    return _COLLECTOR
 
 
 def start_in_thread(worker: RunWorker) -> QThread:

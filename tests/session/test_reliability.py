@@ -59,6 +59,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("content,message", HOSTILE, ids=[m[:30] for _, m in HOSTILE])
 def test_hostile_files_give_one_clear_message(tmp_path, content, message):
     path = tmp_path / "bad.toml"
@@ -143,6 +144,7 @@ def test_out_folder_rules(tmp_path):
     assert check_out_dir(prev, overwrite=True) == prev
 
 
+@pytest.mark.timing
 def test_cli_refuses_a_bad_out_before_running(tmp_path, capsys):
     config = tmp_path / "e.toml"
     config.write_text(dump_spec(TINY))
@@ -158,6 +160,7 @@ def _cli(args, **kw):
                             text=True, env=env, **kw)
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_cli_stops_on_a_signal_within_a_second_and_writes_what_it_has(tmp_path, sig, code):
     import threading

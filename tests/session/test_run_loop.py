@@ -48,6 +48,7 @@ def _stop_after(seconds: float):
     return checkpoint, state
 
 
+@pytest.mark.timing
 def test_stop_is_seen_within_a_chunk_even_with_one_long_snapshot_interval():
     spec = TINY.with_changes(model={"width": 256}, train={"steps": 100_000_000, "snapshots": 1})
     checkpoint, state = _stop_after(0.6)

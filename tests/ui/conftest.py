@@ -1,5 +1,7 @@
 """Window tests remember nothing between runs: QSettings go to a temporary folder."""
 
+import gc
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -11,3 +13,11 @@ def settings_in_tmp(tmp_path, monkeypatch):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # subprocesses (the app itself)
     yield tmp_path / "settings"
+
+
+@pytest.fixture(autouse=True)
+def collect_closed_windows():
+    """Frees each test's closed windows before the next test (automatic collection is off once a
+    worker has started: the app collects on a GUI-thread timer, which a test does not wait for)."""
+    yield
+    gc.collect()

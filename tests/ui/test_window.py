@@ -172,6 +172,7 @@ def test_bad_form_value_is_named(window):
     assert w.banner.isHidden()  # the setting is fixed: the banner goes
 
 
+@pytest.mark.timing
 def test_pause_takes_effect_within_half_a_second_and_stop(window, qtbot):
     import time
 

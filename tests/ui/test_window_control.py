@@ -74,6 +74,7 @@ def test_reset_mid_run_ten_times_then_start_works(window, qtbot):
                       infinite={"enabled": False}, spectra={"enabled": False}),
     TINY.with_changes(train={"steps": 10**8, "snapshots": 1}),
 ], ids=["width_4096", "steps_1e8_snapshots_1"])
+@pytest.mark.timing
 def test_stop_returns_control_within_a_second(window, qtbot, spec):
     w, c = window
     assert c.start(spec), w.banner.text()
@@ -92,6 +93,7 @@ def test_stop_returns_control_within_a_second(window, qtbot, spec):
     assert c.latest.step < spec.train.steps
 
 
+@pytest.mark.timing
 def test_close_mid_run_takes_less_than_1_5_s(qtbot):
     window, controller = create_window()
     qtbot.addWidget(window)

@@ -64,6 +64,7 @@ def test_open_reads_the_file_into_the_form_and_confirms(window, dialogs, tmp_pat
     assert dialogs.offered[-1] == str(path.parent)
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("kind", ["binary", "utf16", "directory", "bad_toml", "missing", "bad_value", "huge"])
 def test_open_of_a_hostile_file_is_a_message_in_the_banner(window, dialogs, tmp_path, kind):
     w, c = window
