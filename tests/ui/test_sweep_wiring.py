@@ -91,6 +91,7 @@ def _wait_training(qtbot, w, c):
     qtbot.waitUntil(lambda: "training" in w.state_label.text(), timeout=180_000)
 
 
+@pytest.mark.timing
 def test_stop_mid_sweep_returns_control_and_close_ends_it(window, qtbot):
     w, c = window
     t = _set_up(w, LONG, seeds=1)
@@ -161,6 +162,7 @@ def _compiling(spec, out, report, checkpoint):
     yield from ()
 
 
+@pytest.mark.timing
 def test_a_sweep_stuck_in_a_compile_is_left_behind_and_its_folder_kept_from_a_new_one(window, qtbot, monkeypatch,
                                                                                       tmp_path):
     from ntklab.ui import sweep_controller
