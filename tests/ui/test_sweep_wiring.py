@@ -180,3 +180,12 @@ def test_a_sweep_stuck_in_a_compile_is_left_behind_and_its_folder_kept_from_a_ne
     qtbot.waitUntil(thread.isFinished, timeout=5000)
     with qtbot.waitSignal(c.sweep.sweepFinished, timeout=5000):
         assert c.sweep.start()  # the folder is free again
+
+
+def test_a_width_axis_64_to_4096_in_a_narrow_plot_is_labelled():
+    """Preset (a)'s axis in a plot ~240 px wide (four labels' room): 1-2-5 is too dense and two decades
+    are not 'good', which left the axis with no label at all; the decades must stay."""
+    from ntklab.ui.plots import format_log_tick, log_ticks
+
+    values, digits = log_ticks(math.log10(56), math.log10(4700), 4)
+    assert [format_log_tick(v, digits) for v in values] == ["100", "1000"]
