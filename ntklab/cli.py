@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="run a short headless training and a kernel check, print versions; exit 0 if both pass")
     p.add_argument("--tab", choices=["training", "spectra", "sweep"], default="training",
                    help="the tab shown (and captured by --screenshot; sweep: runs the --config file's [sweep])")
+    p.add_argument("--guide", metavar="PAGE", default=None,
+                   help="open the guide beside the plots at this page (e.g. start, linearization)")
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run an experiment headless and write its snapshots")
     run.add_argument("config", metavar="CONFIG.toml")
@@ -328,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         return selftest()
     from ntklab.ui.app import run_app
 
-    return run_app(config=args.config, screenshot=args.screenshot, steps=args.steps, tab=args.tab)
+    return run_app(config=args.config, screenshot=args.screenshot, steps=args.steps, tab=args.tab,
+                   guide=args.guide)
 
 
 if __name__ == "__main__":

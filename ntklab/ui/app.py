@@ -18,7 +18,8 @@ from ntklab.ui.main_window import MainWindow, settings_store
 
 def create_window(config: str | None = None, remember: bool = True) -> tuple[MainWindow, Controller]:
     """The window and its controller; ``config``: an experiment file to open (a bad one: a banner).
-    ``remember``: keep the splitter position and the last folder between sessions (QSettings)."""
+    ``remember``: keep the geometry, splitter, guide, recent files and last folder between sessions
+    (QSettings)."""
     # The worker's Python between XLA calls and the GUI share the GIL: a 1 ms switch interval
     # (CPython's default is 5 ms) keeps the event loop's waits for it short.
     sys.setswitchinterval(0.001)
@@ -33,7 +34,9 @@ TABS = {"training": 0, "spectra": 1, "sweep": 2}
 
 
 def run_app(config: str | None = None, screenshot: str | None = None, steps: int | None = None,
-            tab: str = "training") -> int:
+            tab: str = "training", guide: str | None = None) -> int:
+    """The window; ``screenshot``: train, save a PNG and exit; ``guide``: a page of the guide to show
+    beside the plots (the window widens by the guide's width, so the plots keep theirs)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("NTK Lab")
     app.setDesktopFileName("ntklab")  # matches resources/ntklab.desktop (Wayland uses it for the icon)
@@ -51,6 +54,13 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
     tick.timeout.connect(lambda: None)
     tick.start(200)
     window.tabs.setCurrentIndex(TABS[tab])
+    if guide is not None:
+        try:
+            window.show_guide(guide)
+        except ValueError as exc:
+            print(f"error: --guide: {exc}", file=sys.stderr)
+            return 2
+        window.widen_for_guide()
     window.show()
     if screenshot:
         app.processEvents()

@@ -24,7 +24,9 @@ from ntklab.session import (
 )
 from ntklab.session.atomic import RUN_FILES
 from ntklab.session.datasets import build_dataset
+from ntklab.session.guide import load_preset, preset_path
 from ntklab.ui.about import AboutDialog
+from ntklab.ui.menus import MenuController
 from ntklab.ui.params import apply_spec, label_keys, shown, spec_from_params, update_visibility
 from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
 from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES, kernel_errors, sphere_spectrum
@@ -123,6 +125,8 @@ class Controller(QObject):
         w.quit_action.triggered.connect(w.close)
         w.about_action.triggered.connect(self._on_about_triggered)
         w.close_requested = self.shutdown
+        self.sweep_requested = None  # set by the Sweep tab's owner: called with a sweep preset's path
+        self.menus = MenuController(self)  # presets, recent files, title, exports, guide, shortcuts
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._on_timer_timeout)
@@ -589,8 +593,10 @@ class Controller(QObject):
         if self.window.isVisible():
             self.window.statusBar().showMessage(text, STATUS_MS)
 
-    def open_spec(self, path: str) -> bool:
-        """Reads an experiment file into the form; False (and the reason in the banner) when it cannot."""
+    def open_spec(self, path: str, recent: bool = True) -> bool:
+        """Reads an experiment file into the form; False (and the reason in the banner) when it cannot.
+        ``recent``: list it in File → Recent files (not the presets: they have their own menu). A sweep
+        file's ``[sweep]`` is not part of the form: its base experiment is read."""
         try:
             spec = load_spec(path)
         except SpecError as exc:
@@ -603,8 +609,36 @@ class Controller(QObject):
         self.spec = spec
         self._clear_banner("file")
         self._check_settings()
+        self.menus.set_loaded(path, spec)
+        if recent:
+            self.menus.remember(path)
+        if spec.sweep is not None and self.sweep_requested is not None:  # its [sweep] goes to the Sweep tab
+            self.sweep_requested(path)
         self._confirm(f"Opened {path}")
         return True
+
+    def run_preset(self, name: str, start: bool = True) -> bool:
+        """Loads the preset ``name`` of resources/presets into the form (as File → Open does) and, with
+        ``start``, starts it, replacing a run that goes on. A sweep preset goes to :attr:`sweep_requested`
+        (the Sweep tab) when set, else the banner says where it runs. False when nothing was loaded."""
+        try:
+            path = preset_path(name)
+            spec = load_preset(name)
+        except SpecError as exc:
+            self._show_banner(str(exc), kind="file")
+            return False
+        if spec.sweep is not None:
+            if self.sweep_requested is not None:
+                self.sweep_requested(path)
+                return True
+            self._show_banner(f"{path.name} is a sweep preset: sweep presets run from the Sweep tab "
+                              f"(or `ntklab sweep {path.name}`).", level="warning", kind="file")
+            return False
+        if start and self.running:
+            self._retire()
+        if not self.open_spec(str(path), recent=False):
+            return False
+        return self.start() if start else True
 
     def _on_csv_path_pick_requested(self, param) -> None:
         """The CSV row's "…": a file dialog in the last folder used; the chosen path goes into the row."""
@@ -640,6 +674,8 @@ class Controller(QObject):
             self._show_banner(f"Could not save {path}: {exc.strerror or exc}; choose another place.", kind="file")
             return
         self._clear_banner("file")
+        self.menus.set_loaded(path, spec)
+        self.menus.remember(path)
         self._confirm(f"Saved the experiment to {path}")
 
     def _on_export_triggered(self) -> None:
@@ -673,18 +709,7 @@ class Controller(QObject):
         self._confirm(f"Exported the run to {target}")
 
     def _on_figure_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save figure", str(Path(self._last_folder()) / "ntklab.png"),
-                                              "PNG (*.png)")
-        if not path:
-            return
-        path = str(Path(path).with_suffix(".png")) if not Path(path).suffix else path
-        self._remember_folder(path)
-        if not self.window.grab().save(path, "PNG"):
-            self._show_banner(f"Could not save the figure to {path}: the folder does not exist or is not "
-                              f"writable; choose another place.", kind="file")
-            return
-        self._clear_banner("file")
-        self._confirm(f"Saved the figure to {path}")
+        self.menus.export_figure()
 
     def _on_about_triggered(self) -> None:
         AboutDialog(self.window).exec()

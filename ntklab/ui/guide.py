@@ -117,6 +117,7 @@ class GuidePanel(QWidget):
         self.browser.setHtml(page_html(p))
         for button in self.run_buttons:
             self.buttons_layout.removeWidget(button)
+            button.hide()  # deleted at the next turn of the event loop: not drawn until then
             button.deleteLater()
         self.run_buttons = []
         for preset in p.presets:

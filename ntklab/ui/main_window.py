@@ -7,10 +7,12 @@ from pyqtgraph.parametertree import ParameterTree
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QGridLayout,
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -18,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ntklab.ui.guide import GuidePanel
+from ntklab.ui.menus import GUIDE_SEEN_KEY, PlotCorner
 from ntklab.ui.params import make_parameters, update_visibility
 from ntklab.ui.plots import make_drift_plot, make_loss_plot
 from ntklab.ui.spectra import SpectraPanel
@@ -32,25 +36,30 @@ BANNER_STYLES = {  # background, text
 
 VALUE_COLUMN = 130  # px for the form's values (a number, a choice, its reset button)
 SPLITTER_KEY = "window/splitter"
+GEOMETRY_KEY = "window/geometry"
+STATE_KEY = "window/state"  # the docks (the guide): shown or not, where, how wide
+DEFAULT_SIZE = (1440, 900)
+GUIDE_WIDTH = 400  # px: the guide's dock at first launch
+FIRST_PAGE = "start"
 
 
 def settings_store() -> QSettings:
-    """Where the window remembers things between sessions (splitter, last folder)."""
+    """Where the window remembers things between sessions (geometry, splitter, guide, recent files)."""
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "ntklab", "NTK Lab")
 
 
 class MainWindow(QMainWindow):
     """Widgets only; the :class:`~ntklab.ui.controller.Controller` does all the wiring.
 
-    ``settings``: a QSettings to remember the splitter position in (None: remember nothing, as in
-    ``--screenshot``, which must look the same every time).
+    ``settings``: a QSettings to remember the geometry, splitter and guide in (None: remember nothing, as
+    in ``--screenshot``, which must look the same every time; the guide then starts hidden).
     """
 
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         self.settings = settings
         self.setWindowTitle("NTK Lab")
-        self.resize(1440, 900)
+        self.resize(*DEFAULT_SIZE)
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
 
         self.params = make_parameters()
@@ -118,6 +127,21 @@ class MainWindow(QMainWindow):
             splitter.restoreState(saved)
         self.setCentralWidget(splitter)
 
+        # a "?" (the plot's help) and "⤓" (export) in each plot's corner, keyed as PLOT_HELP
+        plots = {"fit": self.fit_area.widget, "loss": self.loss_plot.widget, "drift": self.drift_plot.widget,
+                 "features": self.feature_plot.widget,
+                 **{name: view.widget for name, view in self.spectra.views.items()}}
+        self.plot_corners = {key: PlotCorner(widget, key) for key, widget in plots.items()}
+
+        self.guide = GuidePanel()
+        self.guide_dock = QDockWidget("Guide", self)
+        self.guide_dock.setObjectName("guide")  # saveState/restoreState find it by name
+        self.guide_dock.setWidget(self.guide)
+        self.guide_dock.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.guide_dock)
+        self.resizeDocks([self.guide_dock], [GUIDE_WIDTH], Qt.Orientation.Horizontal)
+        self.guide_dock.hide()
+
         self.step_label, self.rate_label, self.backend_label = QLabel(), QLabel(), QLabel()
         self.state_label = QLabel("ready")
         bar = self.statusBar()
@@ -127,17 +151,70 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        self.open_action = QAction("&Open experiment…", self, shortcut=QKeySequence.StandardKey.Open)
-        self.save_action = QAction("&Save experiment…", self, shortcut=QKeySequence.StandardKey.Save)
+        self.open_action = QAction("&Open experiment…", self, shortcut=QKeySequence("Ctrl+O"))
+        self.presets_menu = QMenu("&Presets", self)  # filled by the controller: resources/presets
+        self.recent_menu = QMenu("&Recent files", self)
+        self.save_action = QAction("&Save experiment…", self, shortcut=QKeySequence("Ctrl+S"))
         self.export_action = QAction("&Export run data…", self)
-        self.figure_action = QAction("Save &figure…", self)
+        self.figure_action = QAction("Export &figure…", self)
+        self.figure_action.setStatusTip("Saves the whole window as PNG (2× resolution) or SVG")
         self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        for action in (self.open_action, self.save_action, None, self.export_action, self.figure_action,
-                       None, self.quit_action):
-            file_menu.addSeparator() if action is None else file_menu.addAction(action)
+        for action in (self.open_action, self.presets_menu, self.recent_menu, self.save_action, None,
+                       self.export_action, self.figure_action, None, self.quit_action):
+            if action is None:
+                file_menu.addSeparator()
+            elif isinstance(action, QMenu):
+                file_menu.addMenu(action)
+            else:
+                file_menu.addAction(action)
+        # Space, Esc: window-wide, but a text field that takes the key (typing, cancelling) keeps it
+        self.start_pause_action = QAction("Start / &Pause", self, shortcut=QKeySequence(Qt.Key.Key_Space))
+        self.stop_action = QAction("S&top", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
+        self.reset_action = QAction("&Reset", self, shortcut=QKeySequence("Ctrl+R"))
+        run_menu = menu.addMenu("&Run")
+        for action in (self.start_pause_action, self.stop_action, self.reset_action):
+            run_menu.addAction(action)
+        for button, key in ((self.start_button, "Space"), (self.pause_button, "Space"),
+                            (self.stop_button, "Esc"), (self.reset_button, "Ctrl+R")):
+            button.setToolTip(f"{button.text()} ({key})")
+        self.guide_action = self.guide_dock.toggleViewAction()
+        self.guide_action.setText("&Guide")
+        self.guide_action.setShortcut(QKeySequence(Qt.Key.Key_F1))
+        self.guide_action.setStatusTip("The lab's questions, one click each (F1 shows or hides it)")
         self.about_action = QAction("&About NTK Lab", self)
-        menu.addMenu("&Help").addAction(self.about_action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.guide_action)
+        help_menu.addAction(self.about_action)
         self.close_requested = None  # set by the controller: returns True when closing may proceed
+        self._restore()
+
+    def _restore(self) -> None:
+        """Geometry and docks as the last session left them; at a first launch, the guide's first page."""
+        if self.settings is None:
+            return
+        geometry, state = self.settings.value(GEOMETRY_KEY), self.settings.value(STATE_KEY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        if not self.settings.value(GUIDE_SEEN_KEY, False, type=bool):
+            self.show_guide(FIRST_PAGE)
+            if geometry is None:  # the plots keep their room beside the guide, as far as the screen allows
+                self.widen_for_guide(self.screen().availableGeometry().width())
+            self.settings.setValue(GUIDE_SEEN_KEY, True)
+
+    def show_guide(self, page_id: str | None = None) -> None:
+        """Shows the guide's dock (at ``page_id`` when given)."""
+        if page_id is not None and page_id != self.guide.current_page():
+            self.guide.show_page(page_id)
+        self.guide_dock.show()
+        self.guide_dock.raise_()
+
+    def widen_for_guide(self, limit: int | None = None) -> None:
+        """Makes the window GUIDE_WIDTH wider than its default (at most ``limit`` px wide)."""
+        width = DEFAULT_SIZE[0] + GUIDE_WIDTH
+        self.resize(max(min(width, limit or width), self.width()), self.height())
+        self.resizeDocks([self.guide_dock], [GUIDE_WIDTH], Qt.Orientation.Horizontal)
 
     def show_banner(self, text: str, level: str = "error") -> None:
         """A message above the plots (empty text hides it); ``level`` is "error" or "warning"."""
@@ -155,6 +232,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event):  # noqa: N802 (Qt override)
         if self.settings is not None:
             self.settings.setValue(SPLITTER_KEY, self.splitter.saveState())
+            self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+            self.settings.setValue(STATE_KEY, self.saveState())
         if self.close_requested is not None:
             self.close_requested()
         event.accept()

@@ -285,7 +285,7 @@ def make_parameters(spec: ExperimentSpec | None = None) -> Parameter:
 def apply_spec(root: Parameter, spec: ExperimentSpec) -> None:
     """Writes ``spec`` into the form (one source of truth: the spec)."""
     values = spec_to_dict(spec)
-    values.pop("sweep", None)  # a sweep file's [sweep] is the Sweep tab's, not the form's
+    values.pop("sweep", None)  # a sweep file's [sweep] has no rows: the form holds its base experiment
     act_params = {**ACTIVATIONS[spec.model.activation].defaults, **values["model"].pop("activation_params")}
     kept = {}
     for section, entries in values.items():

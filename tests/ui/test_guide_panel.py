@@ -124,9 +124,6 @@ def test_every_help_key_names_a_real_plot(key):
     if PLOT_HELP[key].tab == "Spectra":
         assert key in _spectra_views()
         return
-    if key == "features" and key not in _training_views():
-        pytest.skip("the feature-movement plot is not in the window yet (views branch; "
-                    "TRAINING_VIEWS must name it 'features')")
     assert key in _training_views()
 
 

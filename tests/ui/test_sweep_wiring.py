@@ -149,7 +149,11 @@ def test_a_sweep_file_goes_to_the_tab_and_keeps_its_sweep(window, tmp_path):
     assert t.values_edit.text() == "64, 128, 256, 512, 1024, 2048, 4096"
     assert spec_from_params(w.params) == replace(spec, sweep=None)
     assert spec_hash(c.sweep.sweep_spec()) == spec_hash(spec)  # its range kept: a CLI folder resumes here
-    assert c.open_spec(path)  # File → Open of a sweep file reads its experiment into the form
+    t.set_field("data.n_train")
+    t.values_edit.setText("8, 16")
+    w.tabs.setCurrentIndex(0)
+    assert c.open_spec(path)  # File → Open of a sweep file: its experiment to the form, its sweep to the tab
+    assert w.tabs.currentWidget() is t and t.values_edit.text() == "64, 128, 256, 512, 1024, 2048, 4096"
     bad = tmp_path / "bad.toml"
     bad.write_text('[sweep]\nfield = "model.widht"\nvalues = [8]\n', encoding="utf-8")
     assert not c.sweep_requested(bad)
