@@ -8,10 +8,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -71,7 +74,9 @@ class SweepTab(QWidget):
         self.open_button.setToolTip("An experiment file with a [sweep] section (e.g. resources/presets/sweep_*.toml): "
                                     "its experiment goes into the form, its sweep here.")
         self.note = QLabel()
-        self.note.setWordWrap(True)
+        # one line, cut in a narrow window (the whole text in its tooltip): a word-wrapped label would make
+        # the scrolled layout height-for-width, which sizes the plots by their preferred height, not the view's
+        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.note.setStyleSheet("QLabel { color: #555; }")
         self.note.hide()
 
@@ -92,16 +97,27 @@ class SweepTab(QWidget):
         self.panel = SweepPanel()
         for plot in self.panel.plots.values():
             _fit_title(plot.widget.getPlotItem())
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.setContentsMargins(4, 4, 4, 0)
         layout.addLayout(first)
         layout.addLayout(second)
         layout.addWidget(self.note)
         layout.addWidget(self.panel, 1)
+        # scrolled when the window is smaller than the six plots need: the tab must not set the window's
+        # minimum size (the other tabs and the form fit an 800-pixel screen)
+        scroll = QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     def set_note(self, text: str) -> None:
         """A line under the settings (what was opened or resumed, why Run sweep waits); empty hides it."""
         self.note.setText(text)
+        self.note.setToolTip(text)
         self.note.setVisible(bool(text))
 
     def field(self) -> str:
