@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="training steps for --screenshot")
     p.add_argument("--selftest", action="store_true",
                    help="run a short headless training and a kernel check, print versions; exit 0 if both pass")
-    p.add_argument("--tab", choices=["training", "spectra"], default="training",
-                   help="the tab shown (and captured by --screenshot)")
+    p.add_argument("--tab", choices=["training", "spectra", "sweep"], default="training",
+                   help="the tab shown (and captured by --screenshot; sweep: runs the --config file's [sweep])")
     p.add_argument("--guide", metavar="PAGE", default=None,
                    help="open the guide beside the plots at this page (e.g. start, linearization)")
     sub = p.add_subparsers(dest="command")

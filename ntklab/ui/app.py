@@ -30,7 +30,7 @@ def create_window(config: str | None = None, remember: bool = True) -> tuple[Mai
     return window, controller
 
 
-TABS = {"training": 0, "spectra": 1}
+TABS = {"training": 0, "spectra": 1, "sweep": 2}
 
 
 def run_app(config: str | None = None, screenshot: str | None = None, steps: int | None = None,
@@ -76,6 +76,8 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
             except SpecError as exc:
                 print(f"error: --steps {steps}: {str(exc).split(': ', 1)[-1]}", file=sys.stderr)
                 return 2
+        if tab == "sweep":
+            return _screenshot_sweep(app, window, controller, screenshot, config, steps)
         return _screenshot(app, window, controller, screenshot, spec)
     code = app.exec()
     if not controller.shutdown():  # a compile or a long step is still in flight: do not wait for it
@@ -85,7 +87,24 @@ def run_app(config: str | None = None, screenshot: str | None = None, steps: int
     return code
 
 
-def _screenshot(app, window, controller, path, spec) -> int:
+def _screenshot_sweep(app, window, controller, path, config, steps) -> int:
+    """``--tab sweep``: runs the config's [sweep] (else the tab's) in the Sweep tab, then saves the window."""
+    from ntklab.session import SpecError
+
+    sweeps = controller.sweep
+    if config and not sweeps.load(config):
+        print(f"error: {window.banner.text()}", file=sys.stderr)
+        return 2
+    try:
+        spec = sweeps.sweep_spec()
+        spec = spec.with_changes(train={"steps": steps}) if steps is not None else spec
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _screenshot(app, window, controller, path, spec, sweeps)
+
+
+def _screenshot(app, window, controller, path, spec, sweeps=None) -> int:
     result = {"code": 1}
 
     def save():
@@ -98,8 +117,9 @@ def _screenshot(app, window, controller, path, spec) -> int:
         window.close()
         app.quit()
 
-    controller.runFinished.connect(save)
-    if not controller.start(spec):
+    runner = controller if sweeps is None else sweeps
+    (controller.runFinished if sweeps is None else sweeps.sweepFinished).connect(save)
+    if not runner.start(spec):
         print(f"error: {window.banner.text()}", file=sys.stderr)
         return 2
     app.exec()

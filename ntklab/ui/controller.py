@@ -30,6 +30,7 @@ from ntklab.ui.menus import MenuController
 from ntklab.ui.params import apply_spec, label_keys, shown, spec_from_params, update_visibility
 from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
 from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES, kernel_errors, sphere_spectrum
+from ntklab.ui.sweep_controller import SweepController
 from ntklab.ui.worker import RunWorker, start_in_thread
 
 REDRAW_MS = 33  # at most ~30 redraws a second
@@ -131,6 +132,7 @@ class Controller(QObject):
         self.timer.timeout.connect(self._on_timer_timeout)
         self.timer.start()
         w.backend_label.setText(f"JAX {jax.default_backend()}")
+        self.sweep = SweepController(w, self)  # the Sweep tab: one computation at a time with this one's runs
         self._update_buttons()
         self._check_settings()
         self._preview_data()
@@ -145,6 +147,9 @@ class Controller(QObject):
         """Starts a run of ``spec`` (written into the form), else of the form's settings; False when
         the form holds a bad value or one this machine cannot hold (the banner says which)."""
         if self.running:
+            return False
+        if self.sweep.running:  # one computation at a time: the Sweep tab's Stop ends the sweep
+            self._set_state("a sweep is running: stop it in the Sweep tab to start a single run")
             return False
         if spec is not None:  # the form shows what runs
             apply_spec(self.window.params, spec)
@@ -213,12 +218,14 @@ class Controller(QObject):
         self._rate_timer.stop()
         self._preview_timer.stop()
         self._stop_timer.stop()
+        self.sweep.shutdown()
         for worker in (self.worker, self._rate_worker, self._sphere_worker):
             if worker is not None:
                 worker.stop()
         deadline = time.monotonic() + timeout
         threads = [t for t in (self.thread, self._rate_thread, self._sphere_thread, *(e[0] for e in _RETIRING))
                    if t is not None]
+        threads += self.sweep.threads()
         for thread in threads:
             thread.quit()  # its event loop ends once the worker's run() returns
         for thread in threads:
@@ -247,6 +254,7 @@ class Controller(QObject):
         w.pause_button.setEnabled(running)
         w.stop_button.setEnabled(running)
         w.pause_button.setText("Resume" if running and self.worker.paused else "Pause")
+        self.sweep.update_buttons()
 
     def _set_state(self, text: str) -> None:
         """The status bar's state; while a run goes on after an edit of the form, the notice that the
@@ -604,6 +612,8 @@ class Controller(QObject):
         self.menus.set_loaded(path, spec)
         if recent:
             self.menus.remember(path)
+        if spec.sweep is not None and self.sweep_requested is not None:  # its [sweep] goes to the Sweep tab
+            self.sweep_requested(path)
         self._confirm(f"Opened {path}")
         return True
 

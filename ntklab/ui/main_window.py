@@ -25,6 +25,7 @@ from ntklab.ui.menus import GUIDE_SEEN_KEY, PlotCorner
 from ntklab.ui.params import make_parameters, update_visibility
 from ntklab.ui.plots import make_drift_plot, make_loss_plot
 from ntklab.ui.spectra import SpectraPanel
+from ntklab.ui.sweep_tab import SweepTab
 from ntklab.ui.views import FeaturePlot, FitArea
 
 BANNER_STYLES = {  # background, text
@@ -106,6 +107,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(training, "Training")
         self.spectra = SpectraPanel()
         self.tabs.addTab(self.spectra.widget, "Spectra")
+        self.sweep_tab = SweepTab()  # a setting varied over values × seeds (wired by SweepController)
+        self.tabs.addTab(self.sweep_tab, "Sweep")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)

@@ -52,11 +52,13 @@ def log_ticks(lo: float, hi: float, max_ticks: int) -> tuple[list[float], int]:
     def good(ticks) -> bool:  # three or more, and none of the range's ends far from a label
         return len(ticks) >= 3 and max(hi - ticks[-1], ticks[0] - lo) <= END_GAP * (hi - lo)
 
+    fitting = []
     for k in range(1, int(hi - lo) + 2):  # every k-th decade: the densest that fits, if good
         decades = inside(np.arange(math.floor(lo / k) * k, math.ceil(hi) + 1, k, dtype=float))
         if len(decades) <= max_ticks:
             if good(decades):
                 return decades.tolist(), 1
+            fitting.append((decades, 1))  # kept: two decades beat no label (64…4096 in a narrow plot)
             break
     e_lo, e_hi = math.floor(lo) - 1, math.ceil(hi) + 1
     powers = 10.0 ** np.arange(e_lo, e_hi + 1)
@@ -64,7 +66,6 @@ def log_ticks(lo: float, hi: float, max_ticks: int) -> tuple[list[float], int]:
     for step in MANTISSA_STEPS:
         digits = 1 + max(0, -math.floor(math.log10(step) + 1e-9))
         candidates.append((np.log10(np.outer(np.arange(1.0, 10.0 - step / 2, step), powers).ravel()), digits))
-    fitting = []
     for values, digits in candidates:
         ticks = inside(np.sort(values))
         if len(ticks) > max_ticks:
