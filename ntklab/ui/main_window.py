@@ -130,7 +130,8 @@ class MainWindow(QMainWindow):
         # a "?" (the plot's help) and "⤓" (export) in each plot's corner, keyed as PLOT_HELP
         plots = {"fit": self.fit_area.widget, "loss": self.loss_plot.widget, "drift": self.drift_plot.widget,
                  "features": self.feature_plot.widget,
-                 **{name: view.widget for name, view in self.spectra.views.items()}}
+                 **{name: view.widget for name, view in self.spectra.views.items()},
+                 **{f"sweep_{key}": plot.widget for key, plot in self.sweep_tab.panel.plots.items()}}
         self.plot_corners = {key: PlotCorner(widget, key) for key, widget in plots.items()}
 
         self.guide = GuidePanel()

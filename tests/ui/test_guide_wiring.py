@@ -185,7 +185,7 @@ def test_title_names_the_file_and_a_star_while_the_form_differs(window, tmp_path
 
 def test_every_plot_has_a_help_and_export_corner(window):
     w, c = window
-    assert set(w.plot_corners) == {"fit", "loss", "drift", "features", *w.spectra.views}
+    assert set(w.plot_corners) == set(PLOT_HELP)  # the training, spectra and sweep plots
     for key, corner in w.plot_corners.items():
         assert corner.help_button.property("plot_key") == key
         assert PLOT_HELP[key].title in corner.help_button.toolTip()
