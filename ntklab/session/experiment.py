@@ -18,6 +18,7 @@ import numpy as np
 
 from ntklab.core import (
     Dataset,
+    Elementwise,
     analytic_kernels,
     dense_weights,
     empirical_ntk,
@@ -25,11 +26,11 @@ from ntklab.core import (
     KernelSolveError,
     gp_posterior,
     gradient_descent_mse,
-    hidden_preactivations,
     init_params,
     kernel_limit,
     learning_rate_scale,
     make_apply_fn,
+    make_mlp,
     trainable_mask,
 )
 from ntklab.core import spectra as sp
@@ -53,6 +54,7 @@ MAX_CHUNK = 1 << 20
 LIN_LIMIT = 1e3  # a linearization whose loss grows 10³-fold has diverged (core/training.py: GDConsts)
 REPLAY_SNAPSHOTS = 10  # snapshots drawn between the last snapshot and a divergence
 REPLAY_SECONDS = 2.0  # a divergence is replayed from the last snapshot when that takes at most this long
+SAVE_SECONDS = 1.0  # the chunks reuse the training state's buffers: a copy to replay from is kept this often
 
 __all__ = ["Experiment", "InfiniteWidth", "KernelSpectra", "Progress", "RunSpectra", "Snapshot",
            "TrainingDiverged", "critical_rate", "snapshot_schedule"]
@@ -263,19 +265,22 @@ class _Run:
             return
         self._prepare()
         state = self.state0
-        self.snap_state, self.step_seconds = (0, state), math.inf
+        self.step_seconds = math.inf
+        self._save(state)
         yield self._snapshot(self._observe(state, self.ntk0))
-        last_yielded, prev_ntk = 0, self.ntk0
+        self.last_yielded, prev_ntk = 0, self.ntk0
         chunk_len, compiled = 1, set()
         targets = np.cumsum(snapshot_schedule(tr.steps, tr.snapshots))
         for index, target in enumerate(targets):
             while self.step < target:
                 with_lin = self.lin_diverged == NOT_DIVERGED
                 if self._ask("training" if with_lin in compiled else "compiling"):
-                    if self.step > last_yielded:  # what was computed since the last snapshot
+                    if self.step > self.last_yielded:  # what was computed since the last snapshot
                         yield self._snapshot(self._observe(state))
                     return
-                start, start_step = state, self.step
+                if time.perf_counter() - self.saved[2] >= SAVE_SECONDS:
+                    self._save(state)
+                start_step = self.step
                 n = int(min(chunk_len, target - self.step))
                 started = time.perf_counter()
                 state, stats = self.chunks[with_lin](state, self.consts, n)
@@ -288,7 +293,7 @@ class _Run:
                 self.step += n
                 self.last_loss = float(stats.loss)
                 if stats.net_bad >= 0:
-                    yield from self._diverged(start, start_step, start_step + int(stats.net_bad))
+                    yield from self._diverged(start_step, start_step + int(stats.net_bad))
                 if with_lin and stats.lin_bad >= 0:
                     self._lin_diverged(start_step + int(stats.lin_bad))
             ntk_t = None
@@ -297,9 +302,9 @@ class _Run:
                                    np.float64)
             obs = self._observe(state, ntk_t, prev_ntk)
             if not np.all(np.isfinite(obs.f_net)):  # the chunk's last update overflowed
-                yield from self._diverged(start, start_step, self.step)
+                yield from self._diverged(start_step, self.step)
             yield self._snapshot(obs)
-            last_yielded, self.snap_state = self.step, (self.step, state)
+            self.last_yielded = self.step
             if ntk_t is not None:
                 prev_ntk = ntk_t
 
@@ -335,9 +340,11 @@ class _Run:
                                ntk0=ntk0_all[:n] if function_space else ntk0_all,
                                lin_limit=LIN_LIMIT * loss0 + jnp.finfo(loss0.dtype).tiny)
         lin0 = jnp.zeros(n, fa0_all.dtype) if function_space else train0
-        self.state0 = GDState(train0, lin0)
+        # a copy: the chunks consume their state's buffers, and θ0's stay in consts and the evaluation
+        self.state0 = jax.tree_util.tree_map(jnp.copy, GDState(train0, lin0))
         kw = dict(alpha=alpha, learning_rate=tr.learning_rate, lr_scale=learning_rate_scale(m),
                   linearization=tr.linearization)
+        kw.update(net=make_mlp(m), donate=True)  # the factored step (core/training.py), in place
         self.chunks = {True: make_gd_chunk(apply_fn, **kw, with_lin=True),
                        False: make_gd_chunk(apply_fn, **kw, with_lin=False)}
         self.last_loss = math.nan
@@ -367,32 +374,42 @@ class _Run:
             grid_is_test=model.grid_is_test)
 
     def _make_evaluate(self, offset_all):
-        """The jitted per-snapshot evaluation; large fixed arrays are its arguments, not constants."""
-        m, model, alpha = self.spec.model, self.model, self.alpha
-        apply_fn = model.apply_fn
-        lin_at = lin_outputs(apply_fn, alpha=alpha, linearization=self.spec.train.linearization)
-        self._n_hidden = len(hidden_preactivations(m, model.theta0, model.x_train))
-        fixed = (self.consts, model.x_all, offset_all, self.fa0_all, self.ntk0_all, model.theta0,
-                 dense_weights(m, model.theta0))
+        """The jitted per-snapshot evaluation; large fixed arrays are its arguments, not constants.
 
-        def rel(a, b):
-            norm = jnp.linalg.norm(b)
-            return jnp.linalg.norm(a - b) / jnp.where(norm > 0, norm, 1.0)
+        Each weight matrix is read three times: the forward on all points, one forward on the training
+        points (the loss as the training step computes it, and the hidden pre-activations), and once
+        beside θ0's for the distances (‖θ − θ0‖ and each ‖W − W0‖ from the same squared differences).
+        """
+        m, model, alpha = self.spec.model, self.model, self.alpha
+        apply_fn, net = model.apply_fn, make_mlp(m)
+        lin_at = lin_outputs(apply_fn, alpha=alpha, linearization=self.spec.train.linearization)
+        leaves0 = jax.tree_util.tree_leaves(model.theta0)
+        self._weight_leaf = [i for w0 in dense_weights(m, model.theta0) for i, w in enumerate(leaves0) if w is w0]
+        norms0 = np.array([np.linalg.norm(np.asarray(leaves0[i], np.float64)) for i in self._weight_leaf])
+        self._weight_norms0 = np.where(norms0 > 0, norms0, 1.0)
+        self._h0 = None  # the hidden pre-activations at θ0, from the first evaluation (feature_change = 0 there)
+        fixed = (self.consts, model.x_all, offset_all, self.fa0_all, self.ntk0_all, model.theta0)
+
+        def forward(theta, x):
+            """f(θ, x) and the hidden pre-activations (as ``core.hidden_preactivations``) in one pass."""
+            h, pre = x, []
+            for layer, p in zip(net.layers[:-1], theta[:-1]):
+                h = layer.apply(p, h)
+                if not isinstance(layer, Elementwise):
+                    pre.append(h)
+            return net.layers[-1].apply(theta[-1], h)[:, 0], pre
 
         @jax.jit
         def evaluate(params, lin, fixed):
-            consts, x_all, offset_all, fa0_all, ntk0_all, theta0, w0 = fixed
+            consts, x_all, offset_all, fa0_all, ntk0_all, theta0 = fixed
             theta = combine(params, consts.frozen)
             f_all = alpha * (apply_fn(theta, x_all) - offset_all)
             f_lin_all = lin_at(lin, consts, x_all, fa0_all, ntk0_all)
-            loss = half_mse(alpha * (apply_fn(theta, consts.x) - consts.offset), consts.y)
-            dist = jnp.sqrt(sum(jnp.sum((a - b) ** 2) for a, b in zip(jax.tree_util.tree_leaves(theta),
-                                                                      jax.tree_util.tree_leaves(theta0))))
-            # h(θ0) in the same graph as h(θ): exactly 0 at θ0, whatever XLA's fusion does to rounding
-            features = [rel(h, h0) for h, h0 in zip(hidden_preactivations(m, theta, consts.x),
-                                                     hidden_preactivations(m, theta0, consts.x))]
-            weights = [rel(w, w_0) for w, w_0 in zip(dense_weights(m, theta), w0)]
-            return f_all, f_lin_all, loss, dist, jnp.stack(features or [jnp.zeros(())]), jnp.stack(weights)
+            f_train, pre = forward(theta, consts.x)
+            loss = half_mse(alpha * (f_train - consts.offset), consts.y)
+            squares = jnp.stack([jnp.sum((a - b) ** 2) for a, b in zip(jax.tree_util.tree_leaves(theta),
+                                                                        jax.tree_util.tree_leaves(theta0))])
+            return f_all, f_lin_all, loss, squares, pre
 
         return lambda params, lin: evaluate(params, lin, fixed)
 
@@ -444,7 +461,12 @@ class _Run:
     # --- observations and snapshots ----------------------------------------------------------
 
     def _observe(self, state: GDState, ntk_t=None, prev_ntk=None, last_loss=math.nan) -> Observation:
-        f_all, f_lin_all, loss, dist, features, weights = jax.device_get(self.evaluate(state.params, state.lin))
+        f_all, f_lin_all, loss, squares, pre = jax.device_get(self.evaluate(state.params, state.lin))
+        pre = [np.asarray(h, np.float64) for h in pre]
+        if self._h0 is None:  # the first evaluation is at θ0
+            self._h0 = [(h, np.linalg.norm(h) or 1.0) for h in pre]
+        features = [np.linalg.norm(h - h0) / norm0 for h, (h0, norm0) in zip(pre, self._h0)]
+        squares = np.asarray(squares, np.float64)
         lin_ok = self.lin_diverged == NOT_DIVERGED and np.all(np.isfinite(f_lin_all))
         if not lin_ok and self.lin_diverged == NOT_DIVERGED:
             self._lin_diverged(self.step)
@@ -452,8 +474,8 @@ class _Run:
             step=self.step, wall_time=time.perf_counter() - self.t_start, f_net=np.asarray(f_all),
             f_lin=np.asarray(f_lin_all) if lin_ok else None, loss=float(loss),
             last_loss=self.last_loss if self.step else math.nan,
-            param_dist=float(dist), feature_change=np.asarray(features)[: self._n_hidden],
-            weight_change=np.asarray(weights), ntk_t=ntk_t, prev_ntk=prev_ntk,
+            param_dist=float(np.sqrt(squares.sum())), feature_change=np.array(features, np.float64),
+            weight_change=np.sqrt(squares[self._weight_leaf]) / self._weight_norms0, ntk_t=ntk_t, prev_ntk=prev_ntk,
             lin_diverged_step=self.lin_diverged, ntk_diverged_step=self.ntk_diverged, notes=self.notes)
 
     def _snapshot(self, obs: Observation) -> Snapshot:
@@ -479,16 +501,21 @@ class _Run:
                "its loss grew a thousandfold or became inf or NaN")
         self.notes += (f"The linearization diverged at step {step}: {why}.",)
 
-    def _diverged(self, start: GDState, start_step: int, bad_step: int) -> Iterator[Snapshot]:
-        """Replays from ``start`` (the state at ``start_step``) to the last finite step before
-        ``bad_step``, yields snapshots on the way, then raises :class:`TrainingDiverged`."""
-        snap_step, snap_state = self.snap_state
-        if (start_step - snap_step) * self.step_seconds <= REPLAY_SECONDS:  # from the last snapshot: more points
-            start, start_step = snap_state, snap_step
-        last_ok, from_step = bad_step - 1, start_step
-        self.step = start_step
+    def _save(self, state: GDState) -> None:
+        """Keeps a copy of ``state`` (the chunks consume the buffers they are given) to replay from."""
+        self.saved = (self.step, jax.tree_util.tree_map(jnp.copy, state), time.perf_counter())
+
+    def _diverged(self, start_step: int, bad_step: int) -> Iterator[Snapshot]:
+        """Replays from the last saved state to the last finite step before ``bad_step``, yields
+        snapshots on the way from the last snapshot (or, when that is far back, from the failed chunk's
+        start ``start_step``), then raises :class:`TrainingDiverged`."""
+        from_step = self.last_yielded
+        if (start_step - from_step) * self.step_seconds > REPLAY_SECONDS:
+            from_step = start_step
+        saved_step, state, _ = self.saved
+        last_ok, from_step = bad_step - 1, max(from_step, saved_step)
+        self.step = saved_step
         chunk = self.chunks[self.lin_diverged == NOT_DIVERGED]
-        state = start
         if last_ok > from_step:
             marks = np.unique(np.linspace(from_step, last_ok, REPLAY_SNAPSHOTS + 1).round().astype(int))[1:]
             for mark in marks:
