@@ -23,11 +23,13 @@ Dense layer the input h and ∂C/∂z, the update hᵀ(∂C/∂z) formed block b
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
+
+if TYPE_CHECKING:  # optax is imported where it is used: it costs ~0.1 s of the app's start-up
+    import optax
 
 Array = jax.Array
 LINEARIZATIONS = ("function", "parameter")
@@ -49,6 +51,8 @@ def half_mse(f: Array, y: Array) -> Array:
 
 def make_optimizer(learning_rate: float) -> optax.GradientTransformation:
     """Plain full-batch gradient descent."""
+    import optax
+
     return optax.sgd(learning_rate)
 
 
@@ -63,6 +67,8 @@ def make_train_chunk(apply_fn, optimizer: optax.GradientTransformation, n_steps:
     The plain network (α = 1, every leaf trained) with its parameter-space linearization, a step's
     losses kept: the reference that tests compare :func:`make_gd_chunk` with.
     """
+
+    import optax
 
     @jax.jit
     def chunk(state: TrainState, theta0, x, y):
