@@ -1,4 +1,5 @@
-"""Command line: ``ntklab`` (the window), ``ntklab run CONFIG --out DIR``, ``ntklab --screenshot FILE``.
+"""Command line: ``ntklab`` (the window), ``ntklab run CONFIG --out DIR``, ``ntklab sweep FILE --out DIR``,
+``ntklab --screenshot FILE``.
 
 Exit codes of ``ntklab run``: 0 done; 2 a bad experiment file or output folder (one line on stderr);
 3 the network diverged (the snapshots up to it are written); 4 the run finished but its results are
@@ -41,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     run.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep = sub.add_parser("sweep", help="run a sweep (an experiment file with a [sweep] section) headless")
+    sweep.add_argument("config", metavar="FILE.toml")
+    sweep.add_argument("--out", required=True, metavar="DIR",
+                       help="output folder (created if missing; a folder of the same sweep is resumed)")
+    sweep.add_argument("--ray", metavar="auto|ADDRESS", default=None,
+                       help="run the points as Ray tasks on a cluster ('auto': the one this machine belongs to; "
+                            "ray://HOST:10001: a remote one; 'local': one started on this machine); needs "
+                            "pip install 'ntklab[cluster]'")
+    sweep.add_argument("--overwrite", action="store_true", help="replace the points of a different sweep in DIR")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -144,6 +155,148 @@ def run_headless(config: str, out: str, quiet: bool = False, overwrite: bool = F
     return 0
 
 
+def sweep_headless(config: str, out: str, ray: str | None = None, quiet: bool = False,
+                   overwrite: bool = False) -> int:
+    """``ntklab sweep``: the exit codes of ``ntklab run`` (0 done, 2 bad file or folder, 4 no point with
+    finite results, 130/143 stopped: the finished points are kept and written)."""
+    from tqdm import tqdm
+
+    from ntklab.session import SpecError, load_spec
+    from ntklab.session.atomic import OutputError
+    from ntklab.session.sweep import Sweep, SweepFolder, value_key
+
+    try:
+        spec = load_spec(config)
+        if spec.sweep is None:
+            raise SpecError(f"{config}: no [sweep] section; add one (field, values or range, seeds), "
+                            f"or use ntklab run for one experiment.")
+        sweep = Sweep(spec)
+        for warning in sweep.warnings:
+            print(f"note: {warning}", file=sys.stderr)
+        folder = SweepFolder(out, sweep, overwrite=overwrite)
+    except (SpecError, OutputError) as exc:
+        _error(exc)
+        return 2
+    done = folder.done
+    if done and not quiet:
+        print(f"Resuming: {len(done)} of {sweep.total} points are already in {out}.", file=sys.stderr)
+    stop = _Stop()
+    outcome: dict = {}
+    bar = tqdm(total=sweep.total, initial=len(done), unit="point", disable=quiet, desc="preparing…")
+    field = spec.sweep.field
+
+    def checkpoint(progress) -> bool:
+        if progress.value is not None:
+            bar.set_description(f"{field} = {value_key(progress.value)}: {progress.phase}")
+            bar.set_postfix_str(f"step {progress.step}/{progress.steps_total}", refresh=False)
+        bar.refresh()
+        return stop.event.is_set()
+
+    def work():
+        try:
+            points = (sweep.run_ray(None if ray == "local" else ray, checkpoint, skip=done) if ray
+                      else sweep.run(checkpoint, skip=done))
+            for point in points:
+                folder.append(point)
+                bar.update(1)
+        except SpecError as exc:
+            outcome["error"] = exc
+        except Exception as exc:  # noqa: BLE001 (reported as one line: a CLI prints no traceback)
+            outcome["error"] = exc
+            outcome["bug"] = True
+
+    restore = stop.install()
+    worker = threading.Thread(target=work, name="ntklab-sweep", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+            if stop.event.is_set():
+                worker.join(STOP_GRACE_S)
+                break
+    finally:
+        restore()
+    bar.close()
+    error = outcome.get("error")
+    if error is not None:
+        prefix = "internal error (please report): " if outcome.get("bug") else ""
+        _error(f"{prefix}{type(error).__name__ + ': ' if outcome.get('bug') else ''}{error}")
+    code = _finish_sweep(folder, out)
+    points = list(folder.points)
+    if stop.event.is_set():
+        print(f"Stopped by signal: {len(points)} of {sweep.total} points are in {out}; run the same command "
+              f"to resume.", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if worker.is_alive():  # a compile or a long chunk is in flight: do not wait for it
+            os._exit(code or stop.code)
+        return code or stop.code
+    if error is not None:
+        return 1 if outcome.get("bug") else 2
+    if code:
+        return code
+    finite = [p for p in points if _finite(p.fields.get("mse_test_net", float("nan")))]
+    print(f"{len(points)} points of {sweep.total} in {out}.")
+    for name, fit in sorted(folder.summary()["slopes"].items()):
+        if name in ("param_change", "kernel_change", "lin_gap", "mse_test_net", "weight_change[1]"):
+            print(f"  slope of {name} vs {field}: {fit['slope']:.3f} ± {fit['stderr']:.3f}")
+    if points and not finite:
+        _error("no point's network results are finite (NaN or inf); see the notes in summary.json.")
+        return 4
+    return 0
+
+
+def _finish_sweep(folder, out: str) -> int:
+    """Writes the sweep's final files and its PNG; 0 when written, 2 when they could not be."""
+    png = None
+    try:
+        png = render_sweep_png(folder.sweep, list(folder.points))
+    except Exception as exc:  # noqa: BLE001 (no display libraries: the numbers are still written)
+        print(f"note: the plots were not drawn ({type(exc).__name__}: {exc}).", file=sys.stderr)
+    try:
+        folder.finish(png)
+    except OSError as exc:
+        _error(f"--out {out}: could not write the results ({exc.strerror or exc}).")
+        return 2
+    return 0
+
+
+def render_sweep_png(sweep, points, size=(1500, 1000)) -> bytes:
+    """The Sweep tab's plots of ``points``, rendered offscreen, as PNG bytes (Qt imported here only)."""
+    if "PySide6.QtWidgets" not in sys.modules:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import pyqtgraph as pg
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    from PySide6.QtWidgets import QApplication
+
+    from ntklab.ui.sweep import SweepPanel
+
+    app = QApplication.instance() or QApplication(["ntklab", "-platform", "offscreen"])
+    pg.setConfigOptions(antialias=True, background="w", foreground="k")  # as the window draws
+    panel = SweepPanel()
+    panel.resize(*size)
+    panel.set_sweep(sweep)
+    curve = sweep.learning_curve()
+    if curve is not None:
+        panel.set_learning_curve(curve["n_train"], curve["mse_test_theory"])
+    for point in points:
+        panel.add_point(point)
+    # the compute time: each batch's seconds once (its points share them)
+    panel.set_elapsed(sum(p.fields.get("wall_time", 0.0) / max(p.fields.get("batch_size", 1.0), 1.0)
+                          for p in points))
+    panel.refresh()
+    app.processEvents()
+    image = panel.grab()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    panel.deleteLater()
+    app.processEvents()
+    return bytes(data.data())
+
+
 def _finite(x) -> bool:
     return x == x and abs(x) != float("inf")
 
@@ -168,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run_headless(args.config, args.out, args.quiet, args.overwrite)
+    if args.command == "sweep":
+        return sweep_headless(args.config, args.out, args.ray, args.quiet, args.overwrite)
     if args.selftest:
         from ntklab.selftest import main as selftest
 

@@ -49,10 +49,11 @@ def legendre(degree: int, t) -> np.ndarray:
     return p
 
 
-def kernel_along_angle(spec: MLPSpec, theta, dim: int, kernel: str = "ntk") -> np.ndarray:
+def kernel_along_angle(spec: MLPSpec, theta, dim: int, kernel: str = "ntk", trainable: str = "all") -> np.ndarray:
     """k(θ): the analytic kernel between a point at angle θ from the pole and the pole (n,), float64.
 
-    Both points lie on the sphere of radius √dim in ℝ^dim (dim = 2 or 3).
+    Both points lie on the sphere of radius √dim in ℝ^dim (dim = 2 or 3). ``trainable``: which layers
+    the NTK counts (as in :func:`ntklab.core.analytic.analytic_kernels`).
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel: {kernel!r} is not valid; use 'ntk' or 'nngp'.")
@@ -63,7 +64,7 @@ def kernel_along_angle(spec: MLPSpec, theta, dim: int, kernel: str = "ntk") -> n
     x[:, 0], x[:, -1] = np.sin(theta), np.cos(theta)
     pole = np.zeros((1, dim))
     pole[0, -1] = 1.0
-    k = analytic_kernels(spec, np.sqrt(dim) * x, np.sqrt(dim) * pole)
+    k = analytic_kernels(spec, np.sqrt(dim) * x, np.sqrt(dim) * pole, trainable=trainable)
     return np.asarray(getattr(k, kernel), np.float64)[:, 0]
 
 
@@ -74,26 +75,28 @@ def _angle_quadrature(n_quad: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * np.pi * (nodes + 1.0), 0.5 * np.pi * weights
 
 
-def circle_eigenvalues(spec: MLPSpec, k_max: int, *, kernel: str = "ntk", n_quad: int = 512) -> np.ndarray:
+def circle_eigenvalues(spec: MLPSpec, k_max: int, *, kernel: str = "ntk", n_quad: int = 512,
+                       trainable: str = "all") -> np.ndarray:
     """μ_k, k = 0 … k_max: the eigenvalue of cos kθ and sin kθ (multiplicity 1 for k = 0, else 2).
 
     μ_k = (1/2π) ∫ k(θ) cos kθ dθ = (1/π) ∫₀^π k(θ) cos kθ dθ (k is even in θ), by Gauss–Legendre.
     """
     _check_order("k_max", k_max)
     theta, w = _angle_quadrature(n_quad)
-    k = kernel_along_angle(spec, theta, 2, kernel)
+    k = kernel_along_angle(spec, theta, 2, kernel, trainable)
     ks = np.arange(k_max + 1)
     return (np.cos(np.outer(ks, theta)) * (w * k)).sum(axis=1) / np.pi
 
 
-def sphere_eigenvalues(spec: MLPSpec, l_max: int, *, kernel: str = "ntk", n_quad: int = 512) -> np.ndarray:
+def sphere_eigenvalues(spec: MLPSpec, l_max: int, *, kernel: str = "ntk", n_quad: int = 512,
+                       trainable: str = "all") -> np.ndarray:
     """μ_ℓ, ℓ = 0 … l_max: the eigenvalue of the degree-ℓ spherical harmonics on S² (multiplicity 2ℓ+1).
 
     Funk–Hecke: μ_ℓ = ½ ∫_{−1}^{1} k(t) P_ℓ(t) dt, t = cos θ, computed as ½ ∫₀^π k(θ) P_ℓ(cos θ) sin θ dθ.
     """
     _check_order("l_max", l_max)
     theta, w = _angle_quadrature(n_quad)
-    k = kernel_along_angle(spec, theta, 3, kernel)
+    k = kernel_along_angle(spec, theta, 3, kernel, trainable)
     t = np.cos(theta)
     return np.array([0.5 * np.sum(w * k * legendre(l, t) * np.sin(theta)) for l in range(l_max + 1)])
 

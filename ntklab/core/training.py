@@ -199,11 +199,20 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
     ``donate``: the chunk reuses the buffers of the ``state`` it is given (no copy of the weights per
     call); the caller must not use that state afterwards.
     """
+    steps = make_gd_steps(apply_fn, alpha=alpha, lr_scale=lr_scale, linearization=linearization, with_lin=with_lin,
+                          net=net)
+    return jax.jit(lambda state, consts, n_steps: steps(state, consts, n_steps, learning_rate),
+                   donate_argnums=(0,) if donate else ())
+
+
+def make_gd_steps(apply_fn, *, alpha: float, lr_scale: float = 1.0, linearization: str = "function",
+                  with_lin: bool = True, net=None):
+    """``steps(state, consts, n_steps, learning_rate) -> (state, ChunkStats)``, not jitted: the steps of
+    :func:`make_gd_chunk` with η an argument, so that a caller may trace it (one compile for every η)
+    or ``jax.vmap`` the steps over a batch of initializations. ``net``: as in :func:`make_gd_chunk`."""
     if linearization not in LINEARIZATIONS:
         raise ValueError(f"linearization: {linearization!r} is not valid; use one of {', '.join(LINEARIZATIONS)}.")
-    param_rate = learning_rate * lr_scale
     inv_alpha2 = 1.0 / (alpha * alpha)
-    rate = param_rate * inv_alpha2
 
     def f_alpha(params, c: GDConsts):
         return alpha * (apply_fn(combine(params, c.frozen), c.x) - c.offset)
@@ -216,7 +225,7 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
         _, df = jax.jvp(lambda p: apply_fn(combine(p, c.frozen), c.x), (c.theta0,), (delta,))
         return c.fa0 + alpha * df
 
-    def lin_step(lin, stats: ChunkStats, c: GDConsts, i):
+    def lin_step(lin, stats: ChunkStats, c: GDConsts, i, learning_rate):
         """The linearization's step i: (lin, its loss before the step, lin_bad)."""
         lin_loss, lin_bad = stats.lin_loss, stats.lin_bad
         if with_lin:
@@ -225,6 +234,7 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
                 lin_loss = half_mse(r, 0.0)
                 lin = lin - (learning_rate / r.shape[0]) * r
             else:
+                rate = learning_rate * lr_scale * inv_alpha2
                 lin_loss, lin_grads = jax.value_and_grad(lambda p: half_mse(lin_f_param(p, c), c.y))(lin)
                 lin = jax.tree_util.tree_map(lambda p, g: p - rate * g, lin, lin_grads)
             bad = ~jnp.isfinite(lin_loss) | (lin_loss > c.lin_limit)
@@ -241,19 +251,20 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
 
     if net is None:  # gradients by autodiff, applied at once
 
-        def step(carry, c: GDConsts):
+        def step(carry, c: GDConsts, learning_rate):
             state, stats, i = carry
+            rate = learning_rate * lr_scale * inv_alpha2
             loss, grads = jax.value_and_grad(net_loss)(state.params, c)
             params = jax.tree_util.tree_map(lambda p, g: p - rate * g, state.params, grads)
-            lin, lin_loss, lin_bad = lin_step(state.lin, stats, c, i)
+            lin, lin_loss, lin_bad = lin_step(state.lin, stats, c, i, learning_rate)
             return GDState(params, lin), record(stats, loss, lin_loss, lin_bad, i), i + 1
 
-        def run(state: GDState, consts: GDConsts, n_steps):
-            state, stats, _ = jax.lax.fori_loop(0, n_steps, lambda _, carry: step(carry, consts),
+        def steps(state: GDState, consts: GDConsts, n_steps, learning_rate):
+            state, stats, _ = jax.lax.fori_loop(0, n_steps, lambda _, carry: step(carry, consts, learning_rate),
                                                 (state, stats0(consts), jnp.int32(0)))
             return state, stats
 
-        return jax.jit(run, donate_argnums=(0,) if donate else ())
+        return steps
 
     def factors(params, c: GDConsts):
         """C(θ) and, per Dense layer in forward order, (h, ∂C/∂z): one forward and one backward pass."""
@@ -274,7 +285,7 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
         (value, inputs), grads = jax.value_and_grad(loss, has_aux=True)(eps)
         return value, list(zip(inputs, grads))
 
-    def apply_factors(params, pending, c: GDConsts):
+    def apply_factors(params, pending, c: GDConsts, rate):
         """θ − η'·∇C from the factors: W −= η'·c_w·hᵀg, b −= η'·c_b·Σg, on the trainable leaves only."""
         layers = [layer for layer, _ in net.dense_layers(combine(params, c.frozen))]
         leaves, treedef = jax.tree_util.tree_flatten(params, is_leaf=lambda v: v is None)
@@ -288,25 +299,27 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
             new.append(None if b is None else b - (rate * c_b) * jnp.sum(g, axis=0))
         return jax.tree_util.tree_unflatten(treedef, new)
 
-    def run_factored(state: GDState, consts: GDConsts, n_steps):
+    def steps_factored(state: GDState, consts: GDConsts, n_steps, learning_rate):
         # Step i computes C and the factors at θ_i; θ_{i+1} is formed at the start of step i + 1 (or after
         # the loop), so that each weight matrix's update is the only reader of its loop-carried buffer.
+        rate = learning_rate * lr_scale * inv_alpha2
+
         def step(i, params, lin, stats):
             loss, pending = factors(params, consts)
-            lin, lin_loss, lin_bad = lin_step(lin, stats, consts, i)
+            lin, lin_loss, lin_bad = lin_step(lin, stats, consts, i, learning_rate)
             return pending, lin, record(stats, loss, lin_loss, lin_bad, i)
 
         def body(i, carry):
             params, pending, lin, stats = carry
-            params = apply_factors(params, pending, consts)
+            params = apply_factors(params, pending, consts, rate)
             return (params,) + step(i, params, lin, stats)
 
         pending, lin, stats = step(jnp.int32(0), state.params, state.lin, stats0(consts))
         params, pending, lin, stats = jax.lax.fori_loop(jnp.int32(1), n_steps, body,
                                                         (state.params, pending, lin, stats))
-        return GDState(apply_factors(params, pending, consts), lin), stats
+        return GDState(apply_factors(params, pending, consts, rate), lin), stats
 
-    return jax.jit(run_factored, donate_argnums=(0,) if donate else ())
+    return steps_factored
 
 
 def lin_outputs(apply_fn, *, alpha: float, linearization: str = "function"):

@@ -26,6 +26,7 @@ from ntklab.core import (
     KernelSolveError,
     gp_posterior,
     gradient_descent_mse,
+    hidden_preactivations,
     init_params,
     kernel_limit,
     learning_rate_scale,
@@ -180,20 +181,43 @@ def _check_data(data: Dataset, dtype, source: str) -> None:
                             f"{where} and the input range, or use train.precision = float64.")
 
 
-def _model(spec: ExperimentSpec) -> _Model:
-    """Builds the run's data and θ0. θ0 is drawn in float32 and cast, so both precisions start alike."""
+def draw_theta0(model, in_dim: int, seed: int, dtype) -> list:
+    """θ0 of ``seed``, drawn in float32 and cast to ``dtype``: both precisions start from the same network."""
+    theta0 = init_params(model, in_dim, key=jax.random.key(seed), dtype=jnp.float32)
+    return jax.tree_util.tree_map(lambda a: a.astype(dtype), theta0)
+
+
+def run_dataset(spec: ExperimentSpec) -> Dataset:
+    """The run's data in the run's precision (call inside its ``jax.enable_x64``); a :class:`SpecError`
+    names the setting when the data is not finite."""
     dtype = float_dtype()
     with np.errstate(all="ignore"):  # overflow is reported by _check_data, by name
         data = build_dataset(spec.data, dtype)
     _check_data(data, dtype, spec.data.source)
+    return data
+
+
+def grid_is_test_set(data: Dataset) -> bool:
+    """'points' views plot predicted vs true on the test points: the grid is the test set, evaluated once."""
+    return data.x_grid.shape == data.x_test.shape and np.array_equal(data.x_grid, data.x_test)
+
+
+def evaluated_points(data: Dataset) -> tuple[jax.Array, bool]:
+    """(x_all, grid_is_test): the inputs every evaluation runs on, [train | test | grid], or [train |
+    test] when the grid is the test set."""
+    grid_is_test = grid_is_test_set(data)
+    parts = [jnp.asarray(data.x_train), jnp.asarray(data.x_test)] + ([] if grid_is_test else [jnp.asarray(data.x_grid)])
+    return jnp.concatenate(parts), grid_is_test
+
+
+def _model(spec: ExperimentSpec) -> _Model:
+    """Builds the run's data and θ0. θ0 is drawn in float32 and cast, so both precisions start alike."""
+    dtype = float_dtype()
+    data = run_dataset(spec)
     m = spec.model
-    theta0 = init_params(m, data.x_train.shape[1], key=jax.random.key(spec.train.seed), dtype=jnp.float32)
-    theta0 = jax.tree_util.tree_map(lambda a: a.astype(dtype), theta0)
+    theta0 = draw_theta0(m, data.x_train.shape[1], spec.train.seed, dtype)
     x_train = jnp.asarray(data.x_train)
-    # 'points' views plot predicted vs true on the test points: the grid is the test set, evaluated once
-    grid_is_test = data.x_grid.shape == data.x_test.shape and np.array_equal(data.x_grid, data.x_test)
-    parts = [x_train, jnp.asarray(data.x_test)] + ([] if grid_is_test else [jnp.asarray(data.x_grid)])
-    x_all = jnp.concatenate(parts)
+    x_all, grid_is_test = evaluated_points(data)
     trainable = spec.train.trainable
 
     @jax.jit
@@ -220,6 +244,55 @@ def critical_rate(spec: ExperimentSpec, should_stop: Callable[[], bool] | None =
         if ntk0 is None:
             return math.nan, math.nan
         return kernel_eta_crit(ntk0)
+
+
+def make_evaluate(model, apply_fn, *, alpha: float, linearization: str):
+    """``evaluate(params, lin, fixed) -> (f_all, f_lin_all, loss, ‖θ − θ0‖, feature_change, weight_change)``,
+    not jitted (a sweep ``vmap`` s it over seeds). ``fixed`` = (consts, x_all, offset_all, fa0_all,
+    ntk0_all, theta0, W_l(θ0) of every Dense layer).
+
+    Its cost is in reading the weight matrices: θ's are read by the forward on all points and by one
+    forward on the training points (the loss as the training step computes it and the hidden
+    pre-activations together), θ0's by its forward on the training points, and the two side by side
+    once for the squared differences that give both ‖θ − θ0‖ and each ‖W − W0‖.
+    """
+    lin_at = lin_outputs(apply_fn, alpha=alpha, linearization=linearization)
+    net = make_mlp(model)
+
+    def forward(theta, x):
+        """f(θ, x) and the hidden pre-activations (as ``core.hidden_preactivations``) in one pass."""
+        h, pre = x, []
+        for layer, p in zip(net.layers[:-1], theta[:-1]):
+            h = layer.apply(p, h)
+            if not isinstance(layer, Elementwise):
+                pre.append(h)
+        return net.layers[-1].apply(theta[-1], h)[:, 0], pre
+
+    def rel(a, b):
+        norm = jnp.linalg.norm(b)
+        return jnp.linalg.norm(a - b) / jnp.where(norm > 0, norm, 1.0)
+
+    def evaluate(params, lin, fixed):
+        consts, x_all, offset_all, fa0_all, ntk0_all, theta0, w0 = fixed
+        theta = combine(params, consts.frozen)
+        f_all = alpha * (apply_fn(theta, x_all) - offset_all)
+        f_lin_all = lin_at(lin, consts, x_all, fa0_all, ntk0_all)
+        f_train, pre = forward(theta, consts.x)
+        loss = half_mse(alpha * (f_train - consts.offset), consts.y)
+        # h(θ0) in the same graph as h(θ): exactly 0 at θ0, whatever XLA's fusion does to rounding
+        _, pre0 = forward(theta0, consts.x)
+        leaves = jax.tree_util.tree_leaves(theta)
+        squares = [jnp.sum((a - b) ** 2) for a, b in zip(leaves, jax.tree_util.tree_leaves(theta0))]
+        dist = jnp.sqrt(sum(squares))
+        features = [rel(h, h0) for h, h0 in zip(pre, pre0)]
+        weights = []
+        for w, w_0 in zip(dense_weights(model, theta), w0):
+            k = next(i for i, leaf in enumerate(leaves) if leaf is w)
+            norm0 = jnp.linalg.norm(w_0)
+            weights.append(jnp.sqrt(squares[k]) / jnp.where(norm0 > 0, norm0, 1.0))
+        return f_all, f_lin_all, loss, dist, jnp.stack(features or [jnp.zeros(())]), jnp.stack(weights)
+
+    return evaluate
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -374,99 +447,26 @@ class _Run:
             grid_is_test=model.grid_is_test)
 
     def _make_evaluate(self, offset_all):
-        """The jitted per-snapshot evaluation; large fixed arrays are its arguments, not constants.
-
-        Each weight matrix is read three times: the forward on all points, one forward on the training
-        points (the loss as the training step computes it, and the hidden pre-activations), and once
-        beside θ0's for the distances (‖θ − θ0‖ and each ‖W − W0‖ from the same squared differences).
-        """
-        m, model, alpha = self.spec.model, self.model, self.alpha
-        apply_fn, net = model.apply_fn, make_mlp(m)
-        lin_at = lin_outputs(apply_fn, alpha=alpha, linearization=self.spec.train.linearization)
-        leaves0 = jax.tree_util.tree_leaves(model.theta0)
-        self._weight_leaf = [i for w0 in dense_weights(m, model.theta0) for i, w in enumerate(leaves0) if w is w0]
-        norms0 = np.array([np.linalg.norm(np.asarray(leaves0[i], np.float64)) for i in self._weight_leaf])
-        self._weight_norms0 = np.where(norms0 > 0, norms0, 1.0)
-        self._h0 = None  # the hidden pre-activations at θ0, from the first evaluation (feature_change = 0 there)
-        fixed = (self.consts, model.x_all, offset_all, self.fa0_all, self.ntk0_all, model.theta0)
-
-        def forward(theta, x):
-            """f(θ, x) and the hidden pre-activations (as ``core.hidden_preactivations``) in one pass."""
-            h, pre = x, []
-            for layer, p in zip(net.layers[:-1], theta[:-1]):
-                h = layer.apply(p, h)
-                if not isinstance(layer, Elementwise):
-                    pre.append(h)
-            return net.layers[-1].apply(theta[-1], h)[:, 0], pre
-
-        @jax.jit
-        def evaluate(params, lin, fixed):
-            consts, x_all, offset_all, fa0_all, ntk0_all, theta0 = fixed
-            theta = combine(params, consts.frozen)
-            f_all = alpha * (apply_fn(theta, x_all) - offset_all)
-            f_lin_all = lin_at(lin, consts, x_all, fa0_all, ntk0_all)
-            f_train, pre = forward(theta, consts.x)
-            loss = half_mse(alpha * (f_train - consts.offset), consts.y)
-            squares = jnp.stack([jnp.sum((a - b) ** 2) for a, b in zip(jax.tree_util.tree_leaves(theta),
-                                                                        jax.tree_util.tree_leaves(theta0))])
-            return f_all, f_lin_all, loss, squares, pre
-
+        """The jitted per-snapshot evaluation; large fixed arrays are its arguments, not constants."""
+        m, model = self.spec.model, self.model
+        self._n_hidden = len(hidden_preactivations(m, model.theta0, model.x_train))
+        fixed = (self.consts, model.x_all, offset_all, self.fa0_all, self.ntk0_all, model.theta0,
+                 dense_weights(m, model.theta0))
+        evaluate = jax.jit(make_evaluate(m, model.apply_fn, alpha=self.alpha,
+                                         linearization=self.spec.train.linearization))
         return lambda params, lin: evaluate(params, lin, fixed)
 
     def _infinite(self, fa0_all: np.ndarray):
         """Analytic kernels once: the NNGP posterior, ``predict(step) -> f on [train, test, grid]`` and
         the analytic NTK between grid and training points (G, n); plus notes on what failed."""
-        spec, data = self.spec, self.model.data
-        notes = []
-        kw = {"trainable": spec.train.trainable}
-        grid_is_test = self.model.grid_is_test
-        x_rest = data.x_test if grid_is_test else np.concatenate([data.x_test, data.x_grid])
-        k_dd = analytic_kernels(spec.model, data.x_train, **kw)
-        k_rd = analytic_kernels(spec.model, x_rest, data.x_train, **kw)
-        n_test = 0 if grid_is_test else len(data.x_test)  # where the grid's rows start in k_rd
-        if not all(np.all(np.isfinite(a)) for a in (k_dd.ntk, k_dd.nngp, k_rd.ntk, k_rd.nngp)):
-            return None, None, None, ["NTK ∞ and NNGP not drawn: the analytic kernel is not finite at these "
-                                      "settings (its variances overflow); lower model.w_std or model.depth."]
-        k_grid_diag = k_rd.cov1[n_test:]  # the NNGP k(x, x) of the grid rows
-        nngp_mean = nngp_std = None
-        reg = spec.infinite.nngp_diag_reg
-        try:
-            post = gp_posterior(k_dd.nngp, data.y_train, k_rd.nngp[n_test:], k_grid_diag, diag_reg=reg)
-        except KernelSolveError as exc:
-            notes.append(f"NNGP posterior not drawn: K + {reg:g}·tr(K)/n·I is not positive definite in "
-                         f"{spec.train.precision} (λ_min {exc.lambda_min:.3g}); raise infinite.nngp_diag_reg "
-                         f"(NNGP diag reg) to {exc.suggested_diag_reg:g} or more.")
-        else:
-            if np.any(post.negative):
-                worst = int(np.argmin(post.variance))
-                notes.append(f"NNGP posterior ±2σ not drawn: its variance is negative beyond rounding "
-                             f"({post.variance[worst]:.3g} < −{post.variance_rounding[worst]:.2g}); raise "
-                             f"infinite.nngp_diag_reg (NNGP diag reg) or use train.precision = float64.")
-                nngp_mean = np.asarray(post.mean, np.float64)
-            else:  # within rounding of 0: drawn as 0
-                nngp_mean = np.asarray(post.mean, np.float64)
-                nngp_std = np.sqrt(np.maximum(np.asarray(post.variance, np.float64), 0.0))
-        infinite = InfiniteWidth(nngp_mean=nngp_mean, nngp_std=nngp_std, ntk_train_train=np.asarray(k_dd.ntk),
-                                 nngp_train_train=np.asarray(k_dd.nngp))
-        ntk = gradient_descent_mse(k_dd.ntk, data.y_train, learning_rate=spec.train.learning_rate)
-        k_all = np.concatenate([k_dd.ntk, k_rd.ntk])
-        n = len(data.x_train)
-        f0_train = fa0_all[:n]
-
-        def predict(step):
-            return np.asarray(ntk(step, k_all, fx_train_0=f0_train, fx_test_0=fa0_all))
-
-        return infinite, predict, np.asarray(k_rd.ntk[n_test:]), notes
+        infinite, flow, grid_ntk, notes, _ = infinite_answers(self.spec, self.model.data)
+        predict = None if flow is None else (lambda step: flow(step, fa0_all))
+        return infinite, predict, grid_ntk, notes
 
     # --- observations and snapshots ----------------------------------------------------------
 
     def _observe(self, state: GDState, ntk_t=None, prev_ntk=None, last_loss=math.nan) -> Observation:
-        f_all, f_lin_all, loss, squares, pre = jax.device_get(self.evaluate(state.params, state.lin))
-        pre = [np.asarray(h, np.float64) for h in pre]
-        if self._h0 is None:  # the first evaluation is at θ0
-            self._h0 = [(h, np.linalg.norm(h) or 1.0) for h in pre]
-        features = [np.linalg.norm(h - h0) / norm0 for h, (h0, norm0) in zip(pre, self._h0)]
-        squares = np.asarray(squares, np.float64)
+        f_all, f_lin_all, loss, dist, features, weights = jax.device_get(self.evaluate(state.params, state.lin))
         lin_ok = self.lin_diverged == NOT_DIVERGED and np.all(np.isfinite(f_lin_all))
         if not lin_ok and self.lin_diverged == NOT_DIVERGED:
             self._lin_diverged(self.step)
@@ -474,8 +474,8 @@ class _Run:
             step=self.step, wall_time=time.perf_counter() - self.t_start, f_net=np.asarray(f_all),
             f_lin=np.asarray(f_lin_all) if lin_ok else None, loss=float(loss),
             last_loss=self.last_loss if self.step else math.nan,
-            param_dist=float(np.sqrt(squares.sum())), feature_change=np.array(features, np.float64),
-            weight_change=np.sqrt(squares[self._weight_leaf]) / self._weight_norms0, ntk_t=ntk_t, prev_ntk=prev_ntk,
+            param_dist=float(dist), feature_change=np.asarray(features)[: self._n_hidden],
+            weight_change=np.asarray(weights), ntk_t=ntk_t, prev_ntk=prev_ntk,
             lin_diverged_step=self.lin_diverged, ntk_diverged_step=self.ntk_diverged, notes=self.notes)
 
     def _snapshot(self, obs: Observation) -> Snapshot:
@@ -534,6 +534,63 @@ class _Run:
                    f"so the kernel grew during training or the values overflowed {self.spec.train.precision}; "
                    f"lower train.learning_rate, or set train.precision = float64.")
         raise TrainingDiverged(f"Training diverged at step {bad_step}: the network's loss became NaN or inf. {why}")
+
+
+def infinite_answers(spec: ExperimentSpec, data: Dataset, *, nngp_points: bool = False):
+    """Analytic kernels once: (InfiniteWidth, ``flow(step, fa0_all) -> f on the evaluated points``
+    ([train, test, grid], or [train, test] when the grid is the test set), the analytic NTK between
+    grid and training points (G, n), notes on what failed, and with ``nngp_points`` the NNGP posterior
+    mean on [train | test] (else None)).
+
+    ``flow`` is the NTK ∞ gradient flow from the network's own outputs at init fa0_all (Lee et al.
+    2019, eq. 9); it keeps one eigendecomposition for every step and every fa0_all (a sweep's seeds).
+    """
+    notes = []
+    kw = {"trainable": spec.train.trainable}
+    grid_is_test = grid_is_test_set(data)
+    x_rest = data.x_test if grid_is_test else np.concatenate([data.x_test, data.x_grid])
+    k_dd = analytic_kernels(spec.model, data.x_train, **kw)
+    k_rd = analytic_kernels(spec.model, x_rest, data.x_train, **kw)
+    n_test = 0 if grid_is_test else len(data.x_test)  # where the grid's rows start in k_rd
+    if not all(np.all(np.isfinite(a)) for a in (k_dd.ntk, k_dd.nngp, k_rd.ntk, k_rd.nngp)):
+        return None, None, None, ["NTK ∞ and NNGP not drawn: the analytic kernel is not finite at these "
+                                  "settings (its variances overflow); lower model.w_std or model.depth."], None
+    k_grid_diag = k_rd.cov1[n_test:]  # the NNGP k(x, x) of the grid rows
+    nngp_mean = nngp_std = None
+    reg = spec.infinite.nngp_diag_reg
+    try:
+        post = gp_posterior(k_dd.nngp, data.y_train, k_rd.nngp[n_test:], k_grid_diag, diag_reg=reg)
+    except KernelSolveError as exc:
+        notes.append(f"NNGP posterior not drawn: K + {reg:g}·tr(K)/n·I is not positive definite in "
+                     f"{spec.train.precision} (λ_min {exc.lambda_min:.3g}); raise infinite.nngp_diag_reg "
+                     f"(NNGP diag reg) to {exc.suggested_diag_reg:g} or more.")
+    else:
+        if np.any(post.negative):
+            worst = int(np.argmin(post.variance))
+            notes.append(f"NNGP posterior ±2σ not drawn: its variance is negative beyond rounding "
+                         f"({post.variance[worst]:.3g} < −{post.variance_rounding[worst]:.2g}); raise "
+                         f"infinite.nngp_diag_reg (NNGP diag reg) or use train.precision = float64.")
+            nngp_mean = np.asarray(post.mean, np.float64)
+        else:  # within rounding of 0: drawn as 0
+            nngp_mean = np.asarray(post.mean, np.float64)
+            nngp_std = np.sqrt(np.maximum(np.asarray(post.variance, np.float64), 0.0))
+    infinite = InfiniteWidth(nngp_mean=nngp_mean, nngp_std=nngp_std, ntk_train_train=np.asarray(k_dd.ntk),
+                             nngp_train_train=np.asarray(k_dd.nngp))
+    ntk = gradient_descent_mse(k_dd.ntk, data.y_train, learning_rate=spec.train.learning_rate)
+    k_all = np.concatenate([k_dd.ntk, k_rd.ntk])
+    n = len(data.x_train)
+
+    def flow(step, fa0_all):
+        return np.asarray(ntk(step, k_all, fx_train_0=fa0_all[:n], fx_test_0=fa0_all))
+
+    nngp_fit = None
+    if nngp_points and nngp_mean is not None:
+        m_test = len(data.x_test)  # the test rows come first in k_rd
+        k_fit = np.concatenate([k_dd.nngp, k_rd.nngp[:m_test]])
+        diag_fit = np.concatenate([k_dd.cov1, k_rd.cov1[:m_test]])
+        fit = np.asarray(gp_posterior(k_dd.nngp, data.y_train, k_fit, diag_fit, diag_reg=reg).mean, np.float64)
+        nngp_fit = fit if np.all(np.isfinite(fit)) else None
+    return infinite, flow, np.asarray(k_rd.ntk[n_test:]), notes, nngp_fit
 
 
 def _run_spectra(spec, eig0, ntk0, y, infinite, grid_ntk, data) -> RunSpectra:

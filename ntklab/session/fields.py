@@ -3,7 +3,7 @@
 
 Shapes: S snapshots, K kept snapshots (all of them unless the run was long, see ``RunRecord``), U
 kept kernel updates, n training points, m test points, G grid points, d input dimension, L hidden
-layers, D = L + 1 Dense layers, k eigenfunctions.
+layers, D = L + 1 Dense layers, k eigenfunctions; in a sweep, P points and V swept values.
 """
 
 from __future__ import annotations
@@ -59,6 +59,19 @@ FIELDS: dict[str, tuple[str, str, str]] = {  # name: (shape, unit, meaning)
     "nngp_mean": ("(G,)", "target", "NNGP posterior mean on the grid (absent when it failed: see summary notes)"),
     "nngp_std": ("(G,)", "target", "NNGP posterior standard deviation on the grid"),
     "ntk_train_train_analytic": ("(n, n)", "kernel", "the analytic NTK on the training set"),
+    # sweeps (P points: one run each, its final values)
+    "seed": ("(P,)", "index", "the point's init seed (train.seed)"),
+    "data_seed": ("(P,)", "index", "the point's data seed (data.seed)"),
+    "mse_train_nngp": ("(P,)", "target²", "mean (f − y)² of the NNGP posterior mean on the training targets"),
+    "mse_test_nngp": ("(P,)", "target²", "mean (f − y)² of the NNGP posterior mean on the clean test targets"),
+    "lin_gap_test": ("(P,)", "target", "RMS of f − f_lin on the test points"),
+    "ntk_gap_test": ("(P,)", "target", "RMS of f − f_NTK∞ on the test points, at the run's t"),
+    "lambda_max": ("(P,)", "kernel", "largest eigenvalue of the empirical NTK at init Θ̂₀ on the training set"),
+    "lambda_min": ("(P,)", "kernel", "smallest eigenvalue of Θ̂₀ (resolved to about n·ε·λ_max)"),
+    "eta_crit": ("(P,)", "1/time", "2n/λ_max(Θ̂₀): gradient descent on the linearization diverges above it"),
+    "diverged_step": ("(P,)", "steps", "the step the network's loss became NaN or inf, −1 when it did not"),
+    "mse_test_theory": ("(V,)", "target²", "the NTK ∞ learning curve predicted from the kernel's spectrum "
+                        "(Bordelon, Canatar & Pehlevan 2020) at each data.n_train"),
 }
 
 

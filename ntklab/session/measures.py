@@ -105,6 +105,7 @@ class RunContext:
     eps: float
     notes: tuple[str, ...] = ()
     grid_is_test: bool = False  # outputs are [train | test] and the grid is the test set
+    nngp_fit: np.ndarray | None = None  # NNGP posterior mean on [train | test] (sweeps; None when absent)
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,51 @@ def measure_status(ctx: RunContext, obs: Observation) -> dict[str, Any]:
                 notes=ctx.notes + obs.notes)
 
 
+def _rms(a, b) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.sqrt(np.mean((a - b) ** 2))) if len(a) else math.nan
+
+
+def measure_nngp(ctx: RunContext, obs: Observation) -> dict[str, Any]:
+    """Errors of the NNGP posterior mean (time-independent; NaN when it is absent): the Bayesian
+    answer of the infinitely wide network whose readout alone is trained (Lee et al. 2018)."""
+    if ctx.nngp_fit is None:
+        return dict(mse_train_nngp=math.nan, mse_test_nngp=math.nan)
+    n, m = ctx.split
+    return dict(mse_train_nngp=_mse(ctx.nngp_fit[:n], ctx.data.y_train),
+                mse_test_nngp=_mse(ctx.nngp_fit[n:m], ctx.data.y_test))
+
+
+def measure_test_gaps(ctx: RunContext, obs: Observation) -> dict[str, Any]:
+    """On the test points: lin_gap_test = RMS(f − f_lin) and ntk_gap_test = RMS(f − f_NTK∞) at
+    t = step·η; NaN for a curve that is absent or diverged."""
+    f_te = _parts(ctx, obs.f_net)[1]
+    lin = math.nan if obs.f_lin is None else _rms(f_te, _parts(ctx, obs.f_lin)[1])
+    ntk = math.nan
+    if ctx.ntk_predict is not None and obs.ntk_diverged_step == NOT_DIVERGED:
+        ntk = _rms(f_te, _parts(ctx, ctx.ntk_predict(obs.step))[1])
+    return dict(lin_gap_test=lin, ntk_gap_test=ntk)
+
+
+def measure_kernel0(ctx: RunContext, obs: Observation) -> dict[str, Any]:
+    """Θ̂₀'s extreme eigenvalues on the training set and η_crit = 2n/λ_max (λ_max from the same Lanczos
+    routine as η_crit; λ_min from a float64 eigendecomposition of Θ̂₀, which itself carries the run's
+    rounding: resolved down to about n·ε·λ_max)."""
+    n = len(ctx.y_train)
+    values = np.linalg.eigvalsh(np.asarray(ctx.ntk0, np.float64))
+    lam_max = 2.0 * n / ctx.eta_crit if ctx.eta_crit > 0 and math.isfinite(ctx.eta_crit) else math.nan
+    return dict(eta_crit=float(ctx.eta_crit), lambda_max=lam_max, lambda_min=float(np.min(values)))
+
+
 MEASUREMENTS: tuple[Callable[[RunContext, Observation], dict[str, Any]], ...] = (
     measure_progress, measure_fit, measure_ntk_inf, measure_motion, measure_spectra, measure_accuracy,
+    measure_status,
+)
+
+
+# A sweep point's fields: the final observation of a run, without the per-snapshot views.
+SWEEP_MEASUREMENTS: tuple[Callable[[RunContext, Observation], dict[str, Any]], ...] = (
+    measure_fit, measure_ntk_inf, measure_nngp, measure_test_gaps, measure_motion, measure_kernel0, measure_accuracy,
     measure_status,
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import math
 import re
 import tomllib
@@ -9,6 +11,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 
 from ntklab.core.data import LABEL_KINDS, PLANE_PRESETS, PRESETS
@@ -249,15 +252,108 @@ class SpectraSpec:
                self.eigenfunctions, "use an integer from 1 to 16")
 
 
+MAX_SWEEP_VALUES = 1000
+MAX_SWEEP_SEEDS = 1000
+MAX_SWEEP_POINTS = 100_000
+SWEEP_SCALES = ("log", "linear")
+
+
+@dataclass(frozen=True)
+class SweepRange:
+    """``count`` values from ``start`` to ``stop`` (both included), evenly spaced on a ``scale``
+    ('log': geometric, 'linear': arithmetic); integer settings take them rounded, each once."""
+
+    start: float
+    stop: float
+    count: int
+    scale: str = "log"
+
+    def __post_init__(self):
+        _check(_is_real(self.start), "sweep.range.start", self.start, "use a finite number")
+        _check(_is_real(self.stop), "sweep.range.stop", self.stop, "use a finite number")
+        _check(_is_int(self.count) and 1 <= self.count <= MAX_SWEEP_VALUES, "sweep.range.count", self.count,
+               f"use an integer from 1 to {MAX_SWEEP_VALUES}")
+        _check(self.scale in SWEEP_SCALES, "sweep.range.scale", self.scale, "use 'log' or 'linear'")
+        if self.scale == "log":
+            _check(self.start > 0, "sweep.range.start", self.start, "use a number > 0 on a log scale "
+                   "(or scale = 'linear')")
+            _check(self.stop > 0, "sweep.range.stop", self.stop, "use a number > 0 on a log scale "
+                   "(or scale = 'linear')")
+        _check(self.count > 1 or self.start == self.stop, "sweep.range.count", self.count,
+               "use count ≥ 2 to go from start to stop (or list the one value in sweep.values)")
+
+    def points(self) -> list[float]:
+        if self.count == 1:
+            return [float(self.start)]
+        if self.scale == "log":
+            return [float(v) for v in np.geomspace(self.start, self.stop, self.count)]
+        return [float(v) for v in np.linspace(self.start, self.stop, self.count)]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """``[sweep]``: run the experiment at each value of one setting × init seeds (× data seeds).
+
+    ``field``: a setting's dotted name (``model.width``, ``train.learning_rate``, …), numeric or a
+    choice; ``values`` lists its values, or ``range`` spaces them (numeric settings). ``seeds``: init
+    seeds 0 … seeds − 1 (``train.seed``); ``data_seeds``: when set, data seeds 0 … data_seeds − 1
+    (``data.seed``), else the experiment's one. Checked against the experiment by :func:`sweep_values`.
+    """
+
+    field: str
+    values: tuple = ()
+    range: SweepRange | None = None
+    seeds: int = 1
+    data_seeds: int | None = None
+
+    def __post_init__(self):
+        _check(isinstance(self.field, str) and re.fullmatch(r"[a-z_]+\.[a-z_0-9]+", self.field or ""),
+               "sweep.field", self.field, "name one setting as section.key, e.g. 'model.width'")
+        values = self.values
+        _check(isinstance(values, (list, tuple)) and len(values) <= MAX_SWEEP_VALUES
+               and all(isinstance(v, (bool, int, float, str)) for v in values), "sweep.values", values,
+               f"use a list of up to {MAX_SWEEP_VALUES} numbers or texts, e.g. [64, 256, 1024]")
+        object.__setattr__(self, "values", tuple(values))
+        rng = self.range
+        if isinstance(rng, dict):
+            unknown = sorted(set(map(str, rng)) - {"start", "stop", "count", "scale"})
+            if unknown:
+                raise SpecError(f"sweep.range.{short(unknown[0], 40)[1:-1]}: unknown key; use start, stop, count "
+                                f"and scale ('log' or 'linear').")
+            missing = [k for k in ("start", "stop", "count") if k not in rng]
+            if missing:
+                raise SpecError(f"sweep.range.{missing[0]}: missing; write range = {{start = 64, stop = 4096, "
+                                f"count = 7, scale = \"log\"}}.")
+            rng = SweepRange(**rng)
+            object.__setattr__(self, "range", rng)
+        _check(rng is None or isinstance(rng, SweepRange), "sweep.range", rng,
+               "use a table {start = 64, stop = 4096, count = 7, scale = \"log\"}")
+        if (rng is None) == (len(self.values) == 0):
+            raise SpecError("sweep.values: give either values = [...] or range = {start, stop, count}, "
+                            "not both and not neither.")
+        _check(len(set(map(repr, self.values))) == len(self.values), "sweep.values", list(self.values),
+               "list each value once")
+        _check(_is_int(self.seeds) and 1 <= self.seeds <= MAX_SWEEP_SEEDS, "sweep.seeds", self.seeds,
+               f"use an integer from 1 to {MAX_SWEEP_SEEDS} (init seeds 0 … seeds − 1)")
+        _check(self.data_seeds is None or (_is_int(self.data_seeds) and 1 <= self.data_seeds <= MAX_SWEEP_SEEDS),
+               "sweep.data_seeds", self.data_seeds,
+               f"use an integer from 1 to {MAX_SWEEP_SEEDS} (data seeds 0 … data_seeds − 1), or leave it out")
+
+
 @dataclass(frozen=True)
 class ExperimentSpec:
-    """Everything a run needs; a run never changes it (stop, build a new spec, restart)."""
+    """Everything a run needs; a run never changes it (stop, build a new spec, restart).
+
+    ``sweep``: None for one run; a :class:`SweepSpec` makes the file a sweep (``ntklab sweep``), whose
+    points are this spec with the swept setting and the seeds changed (:func:`sweep_point_spec`).
+    """
 
     model: MLPSpec = field(default_factory=MLPSpec)
     data: DataSpec = field(default_factory=DataSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
     infinite: InfiniteSpec = field(default_factory=InfiniteSpec)
     spectra: SpectraSpec = field(default_factory=SpectraSpec)
+    sweep: SweepSpec | None = None
 
     def with_changes(self, **sections: dict[str, Any]) -> "ExperimentSpec":
         """A copy with some fields of some sections replaced: ``spec.with_changes(model={"width": 64})``."""
@@ -271,15 +367,35 @@ _SECTIONS = {"model": MLPSpec, "data": DataSpec, "train": TrainSpec, "infinite":
 def _merge(base: dict, changes: dict) -> dict:
     out = {k: dict(v) for k, v in base.items()}
     for section, values in changes.items():
+        if section == "sweep":
+            out.pop("sweep", None)
+            if values is not None:
+                out["sweep"] = dict(values)
+            continue
         if section not in out:
             raise SpecError(f"{section!r}: unknown section; use one of {', '.join(_SECTIONS)}.")
         out[section].update(values)
     return out
 
 
+def _sweep_to_dict(sweep: SweepSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"field": sweep.field}
+    if sweep.range is not None:
+        out["range"] = asdict(sweep.range)
+    else:
+        out["values"] = list(sweep.values)
+    out["seeds"] = sweep.seeds
+    if sweep.data_seeds is not None:
+        out["data_seeds"] = sweep.data_seeds
+    return out
+
+
 def spec_to_dict(spec: ExperimentSpec) -> dict[str, dict[str, Any]]:
+    """Nested dicts of the spec (TOML's shape); a ``sweep`` section only when the spec has one."""
     out = {name: asdict(getattr(spec, name)) for name in _SECTIONS}
     out["model"]["activation_params"] = dict(spec.model.activation_params)
+    if spec.sweep is not None:
+        out["sweep"] = _sweep_to_dict(spec.sweep)
     return out
 
 
@@ -340,9 +456,9 @@ def spec_from_dict(data: dict[str, Any]) -> ExperimentSpec:
     """Builds a spec from nested dicts; unknown sections or keys raise a :class:`SpecError`."""
     if not isinstance(data, dict):
         raise SpecError(f"experiment: expected a table of sections ({', '.join(_SECTIONS)}).")
-    unknown = set(data) - set(_SECTIONS)
+    unknown = set(data) - set(_SECTIONS) - {"sweep"}
     if unknown:
-        raise SpecError(f"{short(sorted(unknown))}: unknown section(s); use {', '.join(_SECTIONS)}.")
+        raise SpecError(f"{short(sorted(unknown))}: unknown section(s); use {', '.join(_SECTIONS)} (and sweep).")
     parts = {}
     for name, cls in _SECTIONS.items():
         values = data.get(name, {})
@@ -369,7 +485,110 @@ def spec_from_dict(data: dict[str, Any]) -> ExperimentSpec:
     if model.w_std == 0 and model.b_std == 0:
         raise SpecError("model.w_std: with w_std = b_std = 0 the network is the constant 0 and its NTK is 0; "
                         "use w_std > 0.")
-    return ExperimentSpec(**parts)
+    spec = ExperimentSpec(**parts)
+    if data.get("sweep") is not None:
+        spec = replace(spec, sweep=_sweep_from_dict(data["sweep"]))
+        sweep_values(spec)  # every value builds a valid spec
+    return spec
+
+
+def _sweep_from_dict(values: Any) -> SweepSpec:
+    if not isinstance(values, dict):
+        raise SpecError(f"[sweep]: expected a table of settings, got {short(values)}.")
+    valid = {f.name for f in fields(SweepSpec)}
+    bad = sorted(set(map(str, values)) - valid)
+    if bad:
+        raise SpecError(f"sweep.{short(bad[0], 40)[1:-1]}: unknown setting; valid settings of [sweep] are "
+                        f"{', '.join(sorted(valid))}.")
+    if "field" not in values:
+        raise SpecError("sweep.field: missing; name the setting to sweep, e.g. field = \"model.width\".")
+    try:
+        return SweepSpec(**values)
+    except SpecError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise SpecError(f"sweep: {short(str(exc), 300)[1:-1]}") from None
+
+
+# --- sweeps: the points of a [sweep] ---------------------------------------------------------------
+
+
+def _setting(section: str, key: str):
+    """The dataclass field of ``section.key``, or None."""
+    cls = _SECTIONS.get(section)
+    return None if cls is None else next((f for f in fields(cls) if f.name == key), None)
+
+
+def sweep_kind(spec: ExperimentSpec) -> type:
+    """The type of the swept setting (int, float, str or bool), taken from the spec's default.
+
+    Raises :class:`SpecError` naming ``sweep.field`` when it is not a numeric or choice setting."""
+    sweep = spec.sweep
+    if sweep is None:
+        raise SpecError("sweep: this experiment has no [sweep] section; add one (see the README, Sweeps).")
+    section, _, key = sweep.field.partition(".")
+    f = _setting(section, key)
+    if f is None:
+        settings = [f"{name}.{g.name}" for name, cls in _SECTIONS.items() for g in fields(cls)]
+        near = difflib.get_close_matches(sweep.field, settings, n=1)
+        hint = f"did you mean {near[0]!r}?" if near else "use section.key of a setting, e.g. 'model.width'"
+        raise SpecError(f"sweep.field: {sweep.field!r} is not a setting; {hint}")
+    kind = type(_default(f))
+    if kind not in (int, float, str, bool):
+        raise SpecError(f"sweep.field: {sweep.field!r} is a list or table setting; sweep a numeric or choice "
+                        f"setting (model.width, train.learning_rate, model.parameterization, …).")
+    if sweep.field == "train.seed":
+        raise SpecError("sweep.field: 'train.seed' is swept by sweep.seeds; sweep another setting.")
+    if sweep.field == "data.seed" and sweep.data_seeds is not None:
+        raise SpecError("sweep.field: 'data.seed' is swept by sweep.data_seeds; sweep another setting, or "
+                        "leave data_seeds out.")
+    return kind
+
+
+def sweep_values(spec: ExperimentSpec) -> tuple:
+    """The swept values, in order: ``sweep.values`` as given, or ``sweep.range`` spaced (rounded and
+    each once for an integer setting). Every value is checked by building its point's spec."""
+    kind = sweep_kind(spec)
+    sweep = spec.sweep
+    if sweep.range is not None:
+        if kind not in (int, float):
+            raise SpecError(f"sweep.range: {sweep.field!r} is a choice setting; list its values in "
+                            f"sweep.values instead.")
+        values = sweep.range.points()
+        if kind is int:
+            values = list(dict.fromkeys(int(round(v)) for v in values))
+    else:
+        values = [float(v) if kind is float and _is_int(v) else v for v in sweep.values]
+    data_seeds = 1 if sweep.data_seeds is None else sweep.data_seeds
+    total = len(values) * sweep.seeds * data_seeds
+    if total > MAX_SWEEP_POINTS:
+        raise SpecError(f"sweep.seeds: {len(values)} values × {sweep.seeds} seeds × {data_seeds} data seeds "
+                        f"= {total:,} points is above the maximum {MAX_SWEEP_POINTS:,}; sweep fewer.")
+    for i, value in enumerate(values):
+        try:
+            sweep_point_spec(spec, value)
+        except SpecError as exc:
+            where = f"sweep.range (value {value!r})" if sweep.range is not None else f"sweep.values[{i}]"
+            raise SpecError(f"{where}: {exc}") from None
+    return tuple(values)
+
+
+def sweep_point_spec(spec: ExperimentSpec, value, seed: int | None = None,
+                     data_seed: int | None = None) -> ExperimentSpec:
+    """The spec of one point: the swept setting at ``value``, ``train.seed = seed`` and ``data.seed =
+    data_seed`` where given; no [sweep] section."""
+    section, _, key = spec.sweep.field.partition(".")
+    changes: dict[str, dict[str, Any]] = {section: {key: value}, "sweep": None}
+    if seed is not None:
+        changes.setdefault("train", {})["seed"] = seed
+    if data_seed is not None:
+        changes.setdefault("data", {})["seed"] = data_seed
+    return spec_from_dict(_merge(spec_to_dict(spec), changes))
+
+
+def spec_hash(spec: ExperimentSpec) -> str:
+    """SHA-256 of the spec's canonical TOML: the same spec, the same hash."""
+    return hashlib.sha256(dump_spec(spec).encode("utf-8")).hexdigest()
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:
@@ -401,6 +620,12 @@ def load_spec(path: str | Path) -> ExperimentSpec:
         from ntklab.session.resources import check_limits
 
         check_limits(spec)
+        if spec.sweep is not None:
+            for value in sweep_values(spec):
+                try:
+                    check_limits(sweep_point_spec(spec, value))
+                except SpecError as exc:
+                    raise SpecError(f"sweep (value {value!r}): {exc}") from None
         return spec
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
@@ -420,6 +645,7 @@ def save_spec(spec: ExperimentSpec, path: str | Path) -> None:
 
 
 __all__ = [
-    "DataSpec", "ExperimentSpec", "InfiniteSpec", "MLPSpec", "SpecError", "SpectraSpec", "TrainSpec", "dump_spec",
-    "load_spec", "replace", "save_spec", "spec_from_dict", "spec_to_dict",
+    "DataSpec", "ExperimentSpec", "InfiniteSpec", "MLPSpec", "SpecError", "SpectraSpec", "SweepRange", "SweepSpec",
+    "TrainSpec", "dump_spec", "load_spec", "replace", "save_spec", "spec_from_dict", "spec_hash", "spec_to_dict",
+    "sweep_kind", "sweep_point_spec", "sweep_values",
 ]

@@ -27,7 +27,7 @@ from ntklab.session.datasets import build_dataset
 from ntklab.ui.about import AboutDialog
 from ntklab.ui.params import apply_spec, label_keys, shown, spec_from_params, update_visibility
 from ntklab.ui.plots import DRIFT_CURVES, LOSS_CURVES, History
-from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES, kernel_errors
+from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES, kernel_errors, sphere_spectrum
 from ntklab.ui.worker import RunWorker, start_in_thread
 
 REDRAW_MS = 33  # at most ~30 redraws a second
@@ -38,7 +38,8 @@ STABILITY_DELAY_MS = 400  # η_crit of the form's settings is estimated this lon
 PREVIEW_DELAY_MS = 150  # the form's data is drawn this long after the last edit (before a run)
 STOP_WAIT_MS = 700  # Stop waits this long for the run to end, then leaves it to end in the background
 STATUS_MS = 8000  # confirmations in the status bar stay this long
-TRAINING_VIEWS = ("fit", "loss", "drift")
+TRAINING_VIEWS = ("fit", "loss", "drift", "features")
+LAYER_FIELDS = ["feature_change", "weight_change"]  # one value per layer: the feature plot's history
 PHASES = {"preparing": "preparing…", "compiling": "compiling…", "training": "running"}
 SETTINGS_NOTE = "settings changed: they apply at the next Start"
 LAST_FOLDER_KEY = "files/last_folder"
@@ -79,7 +80,7 @@ class Controller(QObject):
         self.spec = spec_from_params(w.params)
         self.record = RunRecord()
         self._rate_base = None  # (step, wall_time) of the first snapshot after step 0: steps/s excludes compiling
-        fields = [f for f, *_ in LOSS_CURVES + DRIFT_CURVES + RATE_CURVES + MOTION_CURVES]
+        fields = [f for f, *_ in LOSS_CURVES + DRIFT_CURVES + RATE_CURVES + MOTION_CURVES] + LAYER_FIELDS
         self.history = History(list(dict.fromkeys(fields)))
         self.latest = None
         self._failed = False  # the current run reported an error
@@ -93,6 +94,7 @@ class Controller(QObject):
         self._turn = 0
         self._rates: dict = {}  # _stability_key(spec) → η_crit
         self._rate_thread = self._rate_worker = None
+        self._sphere_thread = self._sphere_worker = None  # μ_k per frequency/degree of a circle or sphere run
         self._rate_timer = QTimer(self)
         self._rate_timer.setSingleShot(True)
         self._rate_timer.setInterval(STABILITY_DELAY_MS)
@@ -111,6 +113,7 @@ class Controller(QObject):
         w.stop_button.clicked.connect(self._on_stop_clicked)
         w.reset_button.clicked.connect(self._on_reset_clicked)
         w.params.sigTreeStateChanged.connect(self._on_params_changed)
+        w.params.child("data", "csv_path").sigPickRequested.connect(self._on_csv_path_pick_requested)
         w.open_action.triggered.connect(self._on_open_triggered)
         w.save_action.triggered.connect(self._on_save_triggered)
         w.export_action.triggered.connect(self._on_export_triggered)
@@ -156,8 +159,9 @@ class Controller(QObject):
             warnings.append(self._stability_warning(self.spec.train.learning_rate, eta))
         if warnings:
             self._show_banner("\n".join(warnings), level="warning", kind="settings")
-        for plot in (self.window.loss_plot, self.window.drift_plot, self.window.spectra):
+        for plot in (self.window.loss_plot, self.window.drift_plot, self.window.feature_plot, self.window.spectra):
             plot.set_steps(self.spec.train.steps)
+        self._start_sphere(self.spec)
         experiment = Experiment(self.spec)
         self.worker = RunWorker(experiment.run)
         self.worker.snapshotReady.connect(self._on_worker_snapshot)
@@ -204,11 +208,12 @@ class Controller(QObject):
         self._rate_timer.stop()
         self._preview_timer.stop()
         self._stop_timer.stop()
-        for worker in (self.worker, self._rate_worker):
+        for worker in (self.worker, self._rate_worker, self._sphere_worker):
             if worker is not None:
                 worker.stop()
         deadline = time.monotonic() + timeout
-        threads = [t for t in (self.thread, self._rate_thread, *(e[0] for e in _RETIRING)) if t is not None]
+        threads = [t for t in (self.thread, self._rate_thread, self._sphere_thread, *(e[0] for e in _RETIRING))
+                   if t is not None]
         for thread in threads:
             thread.quit()  # its event loop ends once the worker's run() returns
         for thread in threads:
@@ -221,10 +226,12 @@ class Controller(QObject):
         self._rate_base = None
         self.history.clear()
         self.latest = None
+        self._retire_sphere()
         w = self.window
-        w.fit_plot.clear()
+        w.fit_area.clear()
         w.loss_plot.clear()
         w.drift_plot.clear()
+        w.feature_plot.clear()
         w.spectra.clear()
         w.step_label.setText("")
         w.rate_label.setText("")
@@ -288,7 +295,7 @@ class Controller(QObject):
         w = self.window
         update_visibility(w.params)
         show = shown(w.params)
-        w.fit_plot.set_visible(show)
+        w.fit_area.set_visible(show)
         eigen = w.spectra.views["eigen"]
         if eigen.by_trace != show["by_trace"]:
             eigen.by_trace = show["by_trace"]
@@ -351,7 +358,8 @@ class Controller(QObject):
         else:
             self._set_state("stopped with an error")
             if self.latest is not None:  # the steps that were made fill the step axis
-                for plot in (self.window.loss_plot, self.window.drift_plot, self.window.spectra):
+                for plot in (self.window.loss_plot, self.window.drift_plot, self.window.feature_plot,
+                             self.window.spectra):
                     plot.set_steps(max(self.latest.step, 1))
         self._update_buttons()
         self.runFinished.emit()
@@ -392,11 +400,11 @@ class Controller(QObject):
         """Updates one view from the latest data; returns its PlotWidget."""
         snap, w = self.latest, self.window
         if name == "fit":
-            w.fit_plot.set_data(snap)
-            w.fit_plot.set_visible(shown(w.params))
-            return w.fit_plot.plot
+            w.fit_area.set_data(snap)
+            w.fit_area.set_visible(shown(w.params))
+            return w.fit_area.plot
         if name in TRAINING_VIEWS:
-            plot = w.loss_plot if name == "loss" else w.drift_plot
+            plot = {"loss": w.loss_plot, "drift": w.drift_plot, "features": w.feature_plot}[name]
             plot.set_data(self.history, snap)
             return plot.plot
         w.spectra.redraw(name, self.history, self.spec.train.learning_rate)
@@ -501,17 +509,57 @@ class Controller(QObject):
             self._preview_data()
 
     def _preview_data(self) -> None:
-        """Draws the form's training points and target on the fit plot (before the first Start, after
-        Reset): the user sees the data at once. Bad or unbuildable settings draw nothing."""
-        plot = self.window.fit_plot
+        """Draws the form's data in the fit view that suits it (before the first Start, after Reset):
+        target and training points on a line or the circle, the target image and the points on the
+        plane, the diagonal over the test targets for points. Bad or unbuildable settings draw nothing."""
+        area = self.window.fit_area
         try:
             data = build_dataset(spec_from_params(self.window.params).data, np.float32)
         except Exception:  # noqa: BLE001 (a bad setting: _check_settings names it; nothing to draw)
-            plot.clear()
+            area.clear()
             return
-        if getattr(data, "view", "line") == "line" and data.x_grid.shape[1] == 1:
-            plot.clear()
-            plot.set_dataset(data)
+        area.clear()
+        area.set_dataset(data)
+
+    # --- the NTK's eigenvalue per frequency or degree (circle and sphere runs) -----------------
+
+    def _start_sphere(self, spec) -> None:
+        """Computes μ_k of a circle or sphere run's network off the GUI thread (JAX); the Spectra tab's
+        eigenvalue view shows it when it arrives."""
+        self._retire_sphere()
+        if spec.data.source not in ("circle", "sphere") or not spec.spectra.enabled:
+            return
+
+        def compute(_checkpoint):
+            yield sphere_spectrum(spec)
+
+        self._sphere_worker = RunWorker(compute)
+        self._sphere_worker.snapshotReady.connect(self._on_sphere_ready)
+        self._sphere_worker.runFailed.connect(self._on_sphere_failed)
+        self._sphere_thread = start_in_thread(self._sphere_worker)
+        self._sphere_thread.finished.connect(self._on_sphere_thread_finished)
+
+    def _retire_sphere(self) -> None:
+        if self._sphere_thread is None:
+            return
+        self._sphere_worker.snapshotReady.disconnect(self._on_sphere_ready)
+        self._sphere_worker.runFailed.disconnect(self._on_sphere_failed)
+        self._sphere_thread.finished.disconnect(self._on_sphere_thread_finished)
+        _keep_until_finished(self._sphere_thread, self._sphere_worker)
+        self._sphere_thread = self._sphere_worker = None
+
+    def _on_sphere_ready(self, sphere) -> None:
+        if self.sender() is self._sphere_worker:
+            self.window.spectra.set_sphere(sphere)
+
+    def _on_sphere_failed(self, message: str) -> None:
+        if self.sender() is self._sphere_worker:
+            self.window.spectra.set_sphere_error(message)
+
+    def _on_sphere_thread_finished(self) -> None:
+        self._sphere_thread.deleteLater()
+        self._sphere_worker.deleteLater()
+        self._sphere_thread = self._sphere_worker = None
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -548,6 +596,14 @@ class Controller(QObject):
         self._check_settings()
         self._confirm(f"Opened {path}")
         return True
+
+    def _on_csv_path_pick_requested(self, param) -> None:
+        """The CSV row's "…": a file dialog in the last folder used; the chosen path goes into the row."""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Choose a CSV file", self._last_folder(),
+                                              "CSV files (*.csv *.tsv *.txt);;All files (*)")
+        if path:
+            self._remember_folder(path)
+            param.setValue(path)
 
     def _on_open_triggered(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open experiment", self._last_folder(),

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ntklab.ui.params import make_parameters
-from ntklab.ui.plots import FitPlot, make_drift_plot, make_loss_plot
+from ntklab.ui.params import make_parameters, update_visibility
+from ntklab.ui.plots import make_drift_plot, make_loss_plot
 from ntklab.ui.spectra import SpectraPanel
+from ntklab.ui.views import FeaturePlot, FitArea
 
 BANNER_STYLES = {  # background, text
     "error": "QLabel { background: #fdecea; color: #611a15; padding: 6px; }",
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.params = make_parameters()
         self.tree = ParameterTree(showHeader=False)
         self.tree.setParameters(self.params, showTop=False)
+        update_visibility(self.params)  # rows greyed before the tree existed are drawn grey now
         # names sized to their content, values take the rest: nothing to scroll sideways (a click on a
         # value used to scroll the names out of sight)
         header = self.tree.header()
@@ -77,14 +79,18 @@ class MainWindow(QMainWindow):
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.hide()
-        self.fit_plot = FitPlot()
+        self.fit_area = FitArea()  # the fit as the data is drawn: curve, images or predicted vs true
+        self.fit_plot = self.fit_area.line
         self.loss_plot = make_loss_plot()
         self.drift_plot = make_drift_plot()
+        self.feature_plot = FeaturePlot()
         training = QWidget()
         grid = QGridLayout(training)
-        grid.addWidget(self.fit_plot.widget, 0, 0, 1, 2)
-        grid.addWidget(self.loss_plot.widget, 1, 0)
-        grid.addWidget(self.drift_plot.widget, 1, 1)
+        grid.addWidget(self.fit_area.widget, 0, 0, 1, 3)
+        for column, plot in enumerate((self.loss_plot, self.drift_plot, self.feature_plot)):
+            plot.widget.setMinimumSize(160, 120)  # a long title must not widen its column
+            grid.addWidget(plot.widget, 1, column)
+            grid.setColumnStretch(column, 1)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
         self.tabs = QTabWidget()

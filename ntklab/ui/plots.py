@@ -178,6 +178,25 @@ def _plot(title: str, x_label: str, y_label: str, log_y: bool = False, log_x: bo
     return w
 
 
+def drawn(item) -> bool:
+    """Whether a curve holds any point."""
+    return item.xData is not None and len(item.xData) > 0
+
+
+def sync_legend(plot: pg.PlotWidget, items: list, present: list[bool]) -> None:
+    """The legend lists the named ``items`` that are ``present`` (in this order): a curve a run does not
+    have (NTK ∞ of a μP run) is not in it. Rebuilt only when the set changes."""
+    legend = plot.getPlotItem().legend
+    key = tuple(bool(p) for p in present)
+    if legend is None or getattr(legend, "shown_entries", None) == key:
+        return
+    legend.shown_entries = key
+    legend.clear()
+    for item, shown in zip(items, key):
+        if shown and item.name():
+            legend.addItem(item, item.name())
+
+
 def _finite_or_empty(item, x, y) -> None:
     """Draws (x, y), or nothing when y holds a non-finite value (a diverged answer is not drawn)."""
     if y is None or not np.all(np.isfinite(y)):
@@ -186,9 +205,52 @@ def _finite_or_empty(item, x, y) -> None:
         item.setData(x, y)
 
 
+TWO_PI_TICKS = [(k * math.pi / 2, text) for k, text in enumerate(["0", "π/2", "π", "3π/2", "2π"])]
+MAX_TITLE = 90  # characters of a data description in a plot title
+
+
+def line_axis(data) -> np.ndarray:
+    """Where a line or circle view draws the grid's values: x on a line, the angle θ on the circle."""
+    axis = getattr(data, "grid_axis", None)
+    return np.asarray(axis) if axis is not None else np.asarray(data.x_grid)[:, 0]
+
+
+def train_axis(data) -> np.ndarray:
+    """The training points on that axis: x on a line, their angle θ ∈ [0, 2π) on the circle."""
+    x = np.asarray(data.x_train)
+    if getattr(data, "view", "line") == "circle":
+        return np.mod(np.arctan2(x[:, 1], x[:, 0]), 2 * np.pi)
+    return x[:, 0]
+
+
+def fit_title(title: str, data) -> str:
+    """A plot title with the data's one-line description (cut to MAX_TITLE characters)."""
+    text = getattr(data, "description", "") or ""
+    if len(text) > MAX_TITLE:
+        text = text[: MAX_TITLE - 1] + "…"
+    return f"{title}: {text}" if text else title
+
+
+def notes_label() -> QLabel:
+    """The run's notes under a fit view (hidden while empty)."""
+    label = QLabel()
+    label.setStyleSheet(NOTE_STYLE)
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def show_notes(label: QLabel, notes) -> None:
+    text = "\n".join(notes)
+    if text != label.text():
+        label.setText(text)
+        label.setVisible(bool(text))
+
+
 class FitPlot:
-    """Target, training points, network, linearization, NTK ∞ and the NNGP posterior ±2σ; below the
-    plot, the run's notes (a diverged curve, an answer not drawn and why)."""
+    """Target, training points, network, linearization, NTK ∞ and the NNGP posterior ±2σ over x (a line)
+    or over the angle θ (the circle); below the plot, the run's notes (a diverged curve, an answer not
+    drawn and why)."""
 
     def __init__(self):
         self.plot = w = _plot("Function fit", "x", "f(x)")
@@ -205,10 +267,7 @@ class FitPlot:
         self.ntk = w.plot(pen=pen("ntk_inf"), name="NTK ∞")
         self.lin = w.plot(pen=pen("linearization", dashed=True), name="linearization")
         self.net = w.plot(pen=pen("network"), name="network")
-        self.notes = QLabel()
-        self.notes.setStyleSheet(NOTE_STYLE)
-        self.notes.setWordWrap(True)
-        self.notes.hide()
+        self.notes = notes_label()
         self.widget = QWidget()
         layout = QVBoxLayout(self.widget)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -224,12 +283,21 @@ class FitPlot:
         if data is self._run_data:
             return
         self._run_data = data
-        self.target.setData(data.x_grid[:, 0], data.y_grid)
-        self.points.setData(data.x_train[:, 0], data.y_train)
+        self._set_axis(getattr(data, "view", "line") == "circle")
+        self.plot.setTitle(fit_title("Function fit", data))
+        self.target.setData(line_axis(data), data.y_grid)
+        self.points.setData(train_axis(data), data.y_train)
         self._set_band(None, None, None)
 
+    def _set_axis(self, circle: bool) -> None:
+        """x on a line; the angle θ from 0 to 2π, ticked at multiples of π/2, on the circle."""
+        axis = self.plot.getAxis("bottom")
+        axis.setTicks([TWO_PI_TICKS] if circle else None)
+        self.plot.setLabel("bottom", "angle θ" if circle else "x")
+        self.plot.setLabel("left", "f(θ)" if circle else "f(x)")
+
     def set_data(self, snap) -> None:
-        x = snap.data.x_grid[:, 0]
+        x = line_axis(snap.data)
         if snap.data is not self._run_data:  # target, points and NNGP are fixed for a run: set once
             self.set_dataset(snap.data)
             if snap.infinite is not None:
@@ -238,6 +306,13 @@ class FitPlot:
         _finite_or_empty(self.lin, x, snap.f_grid_lin)
         _finite_or_empty(self.ntk, x, snap.f_grid_ntk)
         self.set_notes(snap.notes)
+        self._sync_legend(run=True)
+
+    def _sync_legend(self, run: bool) -> None:
+        """During a run the legend lists the curves drawn; before it, all of them."""
+        items = [self.target, self.points, self.nngp, self.ntk, self.lin, self.net]
+        sync_legend(self.plot, items, [not run or drawn(item) or item in (self.target, self.points, self.net)
+                                       for item in items])
 
     def _set_band(self, x, mean, std) -> None:
         """The NNGP mean and ±2σ band; none when the posterior is absent or not finite."""
@@ -253,10 +328,7 @@ class FitPlot:
         self.nngp_band.setVisible(self._band_drawn and self._shown_nngp)
 
     def set_notes(self, notes) -> None:
-        text = "\n".join(notes)
-        if text != self.notes.text():
-            self.notes.setText(text)
-            self.notes.setVisible(bool(text))
+        show_notes(self.notes, notes)
 
     def set_visible(self, shown: dict[str, bool]) -> None:
         self._shown_nngp = shown["nngp"]
@@ -272,6 +344,8 @@ class FitPlot:
             item.setData([], [])
         self._set_band(None, None, None)
         self.set_notes(())
+        self.plot.setTitle("Function fit")
+        self._sync_legend(run=False)
 
 
 class ThinnedRows:
@@ -364,15 +438,23 @@ class SeriesPlot:
     """
 
     def __init__(self, title: str, y_label: str, curves: list[tuple[str, str, str, bool]]):
-        self.widget = self.plot = w = _plot(title, "step", y_label, log_y=True)
-        self.axis: DecadeAxis = w.getAxis("left")
+        self.widget = self.plot = _plot(title, "step", y_label, log_y=True)
+        self.axis: DecadeAxis = self.plot.getAxis("left")
+        self.curves = {}
+        self.set_curves(curves)
+        self.marks: dict[str, pg.InfiniteLine] = {}
+        self.steps_total = 1
+
+    def set_curves(self, curves: list[tuple[str, str | None, str | pg.QtGui.QPen, bool]]) -> None:
+        """Replaces the curves: (field, legend label or None for no entry, colour key or pen, dashed)."""
+        for item in self.curves.values():
+            self.plot.removeItem(item)
         self.curves = {}
         for field, label, color, dashed in curves:
             # At most a few thousand points (one per snapshot): no clipping or downsampling, which
             # on a log axis cut the newest points until the autorange caught up.
-            self.curves[field] = w.plot(pen=pen(color, dashed), name=label)
-        self.marks: dict[str, pg.InfiniteLine] = {}
-        self.steps_total = 1
+            self.curves[field] = self.plot.plot(pen=pen(color, dashed) if isinstance(color, str) else color,
+                                                name=label)
 
     def set_steps(self, steps_total: int) -> None:
         """Fixes the step axis to the run's length: no axis relayout as the series grow."""
@@ -381,12 +463,17 @@ class SeriesPlot:
 
     def set_data(self, history: History, snap=None) -> None:
         """Draws the series of ``history``; ``snap`` (the latest snapshot) says which curves diverged."""
-        steps = history["step"]
         diverged = {f for key, fields in DIVERGED_FIELDS.items() if snap is not None and getattr(snap, key) >= 0
                     for f in fields}
+        self.set_series(history["step"], {field: history[field] for field in self.curves}, diverged)
+        if snap is not None:
+            self.set_marks(snap)
+
+    def set_series(self, steps: np.ndarray, series: dict[str, np.ndarray], diverged=frozenset()) -> None:
+        """Draws ``series[field]`` against ``steps`` for each curve; ``diverged``: fields of diverged curves."""
         zero_fields, positive, values = [], [], {}
         for field in self.curves:
-            y = history[field]
+            y = series[field]
             keep = np.isfinite(y) & (y > 0)  # a log axis cannot show 0 (step 0 of a distance)
             if not keep.any() and (np.isfinite(y) & (y == 0)).sum() > 1:
                 zero_fields.append(field)  # exactly 0 throughout (e.g. a kernel that cannot move)
@@ -396,7 +483,7 @@ class SeriesPlot:
                 positive.append(y[keep])
         top = BLOWUP * max((v.max() for v in positive if len(v)), default=np.inf)
         for field, keep in values.items():
-            y = history[field]
+            y = series[field]
             if field in diverged:
                 keep = keep & (y <= top)
             self.curves[field].setData(steps[keep], np.maximum(y[keep], FLOOR))
@@ -406,12 +493,12 @@ class SeriesPlot:
             bottom = math.log10(max(shown.min(), FLOOR)) if len(shown) else -6.0
             level = math.floor(bottom) - 1
             for field in zero_fields:
-                y = history[field]
+                y = series[field]
                 keep = np.isfinite(y) & (y == 0)
                 self.curves[field].setData(steps[keep], np.full(keep.sum(), 10.0**level))
         self._set_zero_level(level)
-        if snap is not None:
-            self.set_marks(snap)
+        items = list(self.curves.values())
+        sync_legend(self.plot, items, [drawn(item) for item in items])  # e.g. no NTK ∞ in a μP run
 
     def _set_zero_level(self, level: float | None) -> None:
         if level != self.axis.zero_level:
@@ -436,6 +523,7 @@ class SeriesPlot:
     def clear(self) -> None:
         for item in self.curves.values():
             item.setData([], [])
+        sync_legend(self.plot, list(self.curves.values()), [True] * len(self.curves))
         for line in self.marks.values():
             self.plot.removeItem(line)
         self.marks = {}

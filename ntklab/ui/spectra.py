@@ -6,13 +6,17 @@ Nine views, each redrawn on its own by the controller's round robin. They read a
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from ntklab.core.spectra import linear_mode_factors
-from ntklab.ui.plots import COLORS, FLOOR, History, SeriesPlot, ThinnedRows, _plot, pen
+from ntklab.ui.plots import COLORS, FLOOR, TWO_PI_TICKS, History, SeriesPlot, ThinnedRows, _plot, line_axis, pen
+from ntklab.ui.views import grid_image, grid_rect
 
 try:  # the core's rule (on its way from the numerics work); the same three lines otherwise
     from ntklab.core.spectra import definiteness
@@ -159,13 +163,38 @@ class EigenPlot:
     def __init__(self):
         self.plot = _plot("Eigenvalues (training set)", "index i", "λ_i", log_y=True, log_x=True, legend=False)
         self.curves = {key: self.plot.plot(pen=pen(color, dashed)) for key, _, color, dashed in self.CURVES}
+        self.sphere_curve = self.plot.plot(pen=None, symbol="o", symbolSize=4, symbolPen=None,
+                                           symbolBrush=COLORS["ntk_inf"])
         self.numbers = _label()
         self.widget = _with_label(self.plot, self.numbers)
         self.by_trace = False
         self.states: dict[str, str] = {}
+        self.sphere: SphereSpectrum | None = None
+        self._record = None
         self.clear()
 
+    def set_sphere(self, sphere: "SphereSpectrum | None") -> None:
+        """Draws n·μ_k of the circle's frequencies or the sphere's degrees, repeated by multiplicity,
+        over the training set's eigenvalues (the n×n kernel's eigenvalues ≈ n·μ_k)."""
+        self.sphere = sphere
+        self._draw_sphere()
+
+    def _draw_sphere(self) -> None:
+        sphere, run = self.sphere, None if self._record is None else self._record.first.run_spectra
+        if sphere is None:
+            self.sphere_curve.setData([], [])
+            return
+        values = sphere.expanded()
+        if self.by_trace:
+            trace = run.eig_ntk_inf.sum() if run is not None and run.eig_ntk_inf is not None else np.nan
+            values = values / trace
+        index = np.arange(1, len(values) + 1)
+        keep = np.isfinite(values) & (values > 0)
+        self.sphere_curve.setData(index[keep], np.maximum(values[keep], FLOOR))
+
     def set_data(self, record: SpectraRecord) -> None:
+        self._record = record
+        self._draw_sphere()
         run, snap = record.first.run_spectra, record.kernel
         spectra = {"ntk0": run.eig_ntk0, "ntk_t": snap.spectra.eigvals, "ntk_inf": run.eig_ntk_inf,
                    "nngp_inf": run.eig_nngp_inf}
@@ -202,6 +231,7 @@ class EigenPlot:
         for item in self.curves.values():
             item.setData([], [])
         self.states = {}
+        self._record = None
         self.numbers.setText(self._table({key: ["", "", ""] for key, *_ in self.CURVES}, 1e-7))
 
 
@@ -334,11 +364,24 @@ class EnergyPlot:
 
 
 class EigenfunctionPlot:
-    """The top eigenfunctions of the analytic NTK over the input interval (Nyström, 1-D inputs)."""
+    """The top eigenfunctions of the analytic NTK (Nyström extension of the training-set eigenvectors)
+    as the data is drawn: curves over x (a line) or over the angle θ (the circle), images on the plane's
+    grid; for points without a grid (sphere, d > 2, CSV, digits), one line saying why there is no view."""
 
     def __init__(self):
-        self.plot = self.widget = _plot("Top eigenfunctions of NTK ∞", "x", "φ_i(x)")
-        self.items: list = []
+        self.line = _plot("Top eigenfunctions of NTK ∞", "x", "φ_i(x)")
+        self.images = pg.GraphicsLayoutWidget()
+        self.heading = self.images.addLabel("Top eigenfunctions of NTK ∞", row=0, col=0, colspan=4, size="10pt")
+        self._panels: list = []
+        self.message = pg.TextItem(color="#404040", anchor=(0.5, 0.5))
+        self.message.setTextWidth(220)
+        self.line.addItem(self.message, ignoreBounds=True)
+        self.message.hide()
+        self.widget = QStackedWidget()
+        self.widget.addWidget(self.line)
+        self.widget.addWidget(self.images)
+        self.plot = self.line  # the view shown (the controller paints it)
+        self.items: list = []  # curves (line, circle) or ImageItems (plane), first eigenfunction first
         self._run = None
 
     def set_data(self, record: SpectraRecord) -> None:
@@ -347,28 +390,91 @@ class EigenfunctionPlot:
             return  # fixed for a run
         self.clear()
         self._run = run = snap.run_spectra
+        view = getattr(snap.data, "view", "line")
+        self._page(view == "plane")
+        if view == "points":
+            self.line.setTitle("Eigenfunctions")
+            self._say(f"No eigenfunction view: these {snap.data.x_train.shape[1]}-dimensional inputs have no "
+                      f"grid to draw them on (the sphere's are the spherical harmonics).")
+            return
         if run.eigenfunctions is None:
-            self.plot.setTitle("Eigenfunctions: turn on infinite width")
+            self._title("Eigenfunctions: turn on infinite width")
             return
         eig = run.eig_ntk_inf
         floor = len(eig) * run.eps * float(np.max(np.abs(eig)))
         resolved = [i for i in range(len(run.eigenfunctions)) if eig[i] > floor]  # the rest are rounding noise
         skipped = len(run.eigenfunctions) - len(resolved)
-        self.plot.setTitle("Top eigenfunctions of NTK ∞" + (f" ({skipped} unresolved, not drawn)" if skipped else ""))
-        x = snap.data.x_grid[:, 0]
+        self._title("Top eigenfunctions of NTK ∞" + (f" ({skipped} unresolved, not drawn)" if skipped else ""))
+        if view == "plane":
+            self._images(snap.data, run, resolved, eig)
+            return
+        circle = view == "circle"
+        self.line.getAxis("bottom").setTicks([TWO_PI_TICKS] if circle else None)
+        self.line.setLabel("bottom", "angle θ" if circle else "x")
+        self.line.setLabel("left", "φ_i(θ)" if circle else "φ_i(x)")
+        x = line_axis(snap.data)
         for i in resolved:
-            self.items.append(self.plot.plot(x, run.eigenfunctions[i],
+            self.items.append(self.line.plot(x, run.eigenfunctions[i],
                                              pen=pg.mkPen(CURVE_COLORS[i % len(CURVE_COLORS)], width=1),
                                              name=f"φ{i + 1} (λ={eig[i]:.3g})"))
 
+    def _images(self, data, run, resolved, eig) -> None:
+        """One image per eigenfunction, each on its own symmetric diverging scale (their sign is arbitrary)."""
+        columns = max(1, math.ceil(math.sqrt(len(resolved))))
+        rect = grid_rect(data)
+        cmap = pg.colormap.get("CET-D1")
+        for k, i in enumerate(resolved):
+            plot = self.images.addPlot(row=1 + k // columns, col=k % columns)
+            self._panels.append(plot)
+            plot.setTitle(f"φ{i + 1} λ={eig[i]:.3g}", size="8pt")
+            plot.setAspectLocked(True)
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+            for side in ("left", "bottom"):
+                plot.hideAxis(side)
+            image = pg.ImageItem(grid_image(run.eigenfunctions[i], data.grid_shape), axisOrder="row-major")
+            top = float(np.max(np.abs(run.eigenfunctions[i]))) or 1.0
+            image.setColorMap(cmap)
+            image.setLevels((-top, top))
+            image.setRect(rect)
+            plot.addItem(image)
+            plot.setRange(rect, padding=0)
+            self.items.append(image)
+
+    def _page(self, images: bool) -> None:
+        self.widget.setCurrentIndex(1 if images else 0)
+        self.plot = self.images if images else self.line
+
+    def _title(self, text: str) -> None:
+        self.line.setTitle(text)
+        self.heading.setText(text, size="10pt")
+
+    def _say(self, text: str) -> None:
+        """A one-line explanation in the middle of the (empty) plot."""
+        self.message.setText(text)
+        self.line.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self.message.setPos(0.5, 0.5)
+        self.message.show()
+
     def clear(self) -> None:
         for item in self.items:
-            self.plot.removeItem(item)
+            if isinstance(item, pg.ImageItem):
+                continue
+            self.line.removeItem(item)
+        for plot in self._panels:
+            self.images.ci.removeItem(plot)
+        self._panels = []
+        self.message.hide()
+        self.line.getAxis("bottom").setTicks(None)
+        self.line.setLabel("bottom", "x")
+        self.line.setLabel("left", "φ_i(x)")
         self.items, self._run = [], None
+        self._page(False)
 
 
 class KernelImage(ImagePlot):
-    """Θ̂_t (or Θ̂_t − Θ̂₀, with a symmetric diverging scale) on the training set, points sorted by x."""
+    """Θ̂_t (or Θ̂_t − Θ̂₀, with a symmetric diverging scale) on the training set, points in the session's
+    order: by angle on the circle, else by the first input x₁ (``RunSpectra.order``)."""
 
     def __init__(self, change: bool):
         title = "Θ̂_t − Θ̂₀" if change else "Θ̂_t"
@@ -380,12 +486,119 @@ class KernelImage(ImagePlot):
         spectra = record.kernel.spectra
         image = spectra.kernel_change_image if self.change else spectra.kernel_image
         n = len(spectra.eigvals)
+        view = getattr(getattr(record.first, "data", None), "view", "line")
+        order = {"circle": "by angle θ", "line": "by x"}.get(view, "by x₁")
+        self.plot.setLabel("bottom", f"training point j (sorted {order})")
         if self.change:
             top = float(np.max(np.abs(image))) or 1.0
             levels = (-top, top)
         else:
             levels = (float(image.min()), float(image.max()) or 1.0)
         self.show(image, QRectF(0.5, 0.5, n, n), levels)  # point indices 1…n
+
+
+@dataclass(frozen=True)
+class SphereSpectrum:
+    """The NTK's eigenvalue μ per frequency k (circle, dim 2) or degree ℓ (sphere, dim 3) for a run's
+    network (:mod:`ntklab.core.spherical`; probability-measure normalization: the n×n kernel on n uniform
+    points has eigenvalues ≈ n·μ). ``marked``: the target's frequencies or degree."""
+
+    dim: int
+    orders: np.ndarray
+    mu: np.ndarray
+    multiplicity: np.ndarray
+    marked: tuple
+    n_train: int
+
+    def expanded(self) -> np.ndarray:
+        """n·μ_k, each repeated by its multiplicity, largest first, at most n values: what the training
+        set's eigenvalues approach."""
+        values = np.repeat(self.n_train * self.mu, self.multiplicity)
+        return np.sort(values)[::-1][: self.n_train]
+
+
+def sphere_spectrum(spec) -> SphereSpectrum | None:
+    """μ_k of ``spec``'s network (the layers it trains) for a circle or sphere run, in float64; None for
+    other data or a parameterization without a kernel limit (μP, mean-field). Calls JAX: run it off the
+    GUI thread."""
+    import jax
+
+    from ntklab.core import kernel_limit
+    from ntklab.core.spherical import circle_eigenvalues, multiplicities, sphere_eigenvalues
+
+    data = spec.data
+    if data.source not in ("circle", "sphere") or kernel_limit(spec.model) is not None:
+        return None
+    trainable = spec.train.trainable
+    with jax.enable_x64(True):
+        if data.source == "circle":
+            top = min(max(10, max(data.frequencies) + 2), 100)
+            mu = circle_eigenvalues(spec.model, top, trainable=trainable)
+            dim, marked = 2, tuple(data.frequencies)
+        else:
+            top = min(max(8, data.degree + 2), 100)
+            mu = sphere_eigenvalues(spec.model, top, trainable=trainable)
+            dim, marked = 3, (data.degree,)
+    orders = np.arange(top + 1)
+    return SphereSpectrum(dim=dim, orders=orders, mu=np.asarray(mu, np.float64),
+                          multiplicity=multiplicities(top, dim), marked=marked, n_train=data.n_train)
+
+
+SPHERE_COLUMNS = 13  # the table's columns: the lowest orders, and the target's beyond them
+
+
+def sphere_table(sphere: SphereSpectrum) -> str:
+    """Rich text, one line per quantity: the order k (or ℓ), its multiplicity, μ and n·μ; the target's
+    orders in bold (▸)."""
+    k = "k" if sphere.dim == 2 else "ℓ"
+    shown = [o for o in sphere.orders if o < SPHERE_COLUMNS or o in sphere.marked]
+
+    def row(head: str, cells: list[str]) -> str:
+        cells = [f"<b>{c}</b>" if o in sphere.marked else c for o, c in zip(shown, cells)]
+        return f"<tr><th align=left>{head}&nbsp;</th>" + "".join(f"<td align=right>&nbsp;&nbsp;{c}</td>"
+                                                               for c in cells) + "</tr>"
+
+    title = "frequency k (cos kθ, sin kθ)" if sphere.dim == 2 else "degree ℓ (2ℓ+1 spherical harmonics)"
+    table = (row(k, [f"{'▸' if o in sphere.marked else ''}{o}" for o in shown])
+             + row("multiplicity", [str(sphere.multiplicity[o]) for o in shown])
+             + row(f"μ_{k}", [f"{sphere.mu[o]:.3g}" for o in shown])
+             + row(f"n·μ_{k}", [f"{sphere.n_train * sphere.mu[o]:.3g}" for o in shown]))
+    return (f"<b>NTK ∞ eigenvalue per {title}</b> · ▸ the target's · "
+            f"<span style='color:{COLORS['ntk_inf']}'>●</span> n·μ repeated by multiplicity on the eigenvalue "
+            f"plot (n = {sphere.n_train})<table cellspacing=0 cellpadding=0>{table}</table>")
+
+
+class FrequencyView:
+    """For circle and sphere runs, a strip under the eigenvalue plot: the NTK's eigenvalue μ per frequency
+    k (cos kθ, sin kθ) or degree ℓ (2ℓ+1 spherical harmonics), with multiplicity and n·μ, the target's
+    orders marked; hidden for other data. The eigenvalue plot draws n·μ repeated by multiplicity. Low
+    orders have the largest μ and are learned first: the residual at order k decays like e^{−μ_k t}."""
+
+    def __init__(self):
+        self.table = _label()
+        self.table.setTextFormat(Qt.TextFormat.RichText)
+        self.widget = self.table
+        self.widget.hide()
+        self.sphere: SphereSpectrum | None = None
+
+    def set_data(self, sphere: SphereSpectrum | None) -> None:
+        self.sphere = sphere
+        if sphere is None:
+            self.clear()
+            return
+        self.table.setText(sphere_table(sphere))
+        self.widget.show()
+
+    def set_error(self, message: str) -> None:
+        """μ_k could not be computed: the strip says why."""
+        self.clear()
+        self.table.setText(f"NTK ∞ eigenvalue per frequency not computed: {message[:150]}")
+        self.widget.show()
+
+    def clear(self) -> None:
+        self.sphere = None
+        self.table.setText("")
+        self.widget.hide()
 
 
 class SpectraPanel:
@@ -404,16 +617,28 @@ class SpectraPanel:
             "motion": SeriesPlot("Kernel motion", "relative change", MOTION_CURVES),
             "kernel": KernelImage(change=False), "kernel_change": KernelImage(change=True),
         }
+        self.frequencies = FrequencyView()  # circle and sphere runs only: a strip under the eigenvalue plot
         self.widget = QWidget()
         grid = QGridLayout(self.widget)
-        for r, row in enumerate(self.LAYOUT):
+        rows = [0, 2, 3]  # row 1: the frequency strip (hidden, no height, for other data)
+        for r, row in zip(rows, self.LAYOUT):
             for c, name in enumerate(row):
                 widget = self.views[name].widget
                 widget.setMinimumSize(160, 120)  # a long title must not widen its column
                 grid.addWidget(widget, r, c)
+        grid.addWidget(self.frequencies.widget, 1, 0, 1, len(self.LAYOUT[0]))
         for i, stretch in enumerate(ROW_STRETCH):
             grid.setColumnStretch(i, 1)
-            grid.setRowStretch(i, stretch)
+            grid.setRowStretch(rows[i], stretch)
+
+    def set_sphere(self, sphere: SphereSpectrum | None) -> None:
+        """μ per frequency or degree of a circle or sphere run (None: hidden)."""
+        self.frequencies.set_data(sphere)
+        self.views["eigen"].set_sphere(sphere)
+
+    def set_sphere_error(self, message: str) -> None:
+        self.set_sphere(None)
+        self.frequencies.set_error(message)
 
     def append(self, snap) -> list[str]:
         """Stores ``snap``; returns the names of the views it makes stale."""
@@ -441,3 +666,4 @@ class SpectraPanel:
         self.record.clear()
         for view in self.views.values():
             view.clear()
+        self.set_sphere(None)

@@ -98,8 +98,25 @@ class RunWorker(QObject):
             self.runFinished.emit()
 
 
+_GARBAGE_COLLECTOR = None
+
+
+def collect_garbage_in_gui_thread(interval_s: float = 0.5) -> None:
+    """Python's cyclic garbage collector runs in whichever thread allocates; in a worker thread it can
+    destroy Qt objects of the GUI (pyqtgraph items form cycles), whose destructors then lock Qt's
+    mutexes while the GUI thread holds the GIL: a deadlock (seen here) or a crash. So automatic
+    collection is switched off and a timer in the GUI thread collects instead (pyqtgraph's
+    ``GarbageCollector``, for this reason). Call from the GUI thread before starting workers."""
+    global _GARBAGE_COLLECTOR
+    if _GARBAGE_COLLECTOR is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _GARBAGE_COLLECTOR = GarbageCollector(interval=interval_s)
+
+
 def start_in_thread(worker: RunWorker) -> QThread:
     """Moves ``worker`` into a new QThread and starts it; the thread quits when the run finishes."""
+    collect_garbage_in_gui_thread()
     thread = QThread()
     worker.moveToThread(thread)
     thread.started.connect(worker.run)

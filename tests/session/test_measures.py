@@ -132,3 +132,47 @@ def test_measure_fills_every_snapshot_field():
     run_fields = {"data", "infinite", "eta_crit", "backend", "run_spectra", "precision"}
     assert set(out) == {f.name for f in fields(Snapshot)} - run_fields
     assert len(MEASUREMENTS) >= 6 and out["lin_diverged_step"] == NOT_DIVERGED
+
+
+def test_nngp_errors_on_train_and_test_points():
+    from ntklab.session.measures import measure_nngp
+
+    assert all(math.isnan(v) for v in measure_nngp(_context(), _observation()).values())
+    fit = RNG.standard_normal(N + M)
+    ctx = _context(nngp_fit=fit)
+    out = measure_nngp(ctx, _observation())
+    d = ctx.data
+    assert out["mse_train_nngp"] == pytest.approx(sum((fit[i] - d.y_train[i]) ** 2 for i in range(N)) / N)
+    assert out["mse_test_nngp"] == pytest.approx(sum((fit[N + i] - d.y_test[i]) ** 2 for i in range(M)) / M)
+
+
+def test_gaps_on_the_test_points():
+    from ntklab.session.measures import measure_test_gaps
+
+    obs = _observation()
+    ntk = RNG.standard_normal(N + M + G)
+    out = measure_test_gaps(_context(ntk_predict=lambda step: ntk), obs)
+    assert out["lin_gap_test"] == pytest.approx(math.sqrt(sum((obs.f_net[N + i] - obs.f_lin[N + i]) ** 2
+                                                              for i in range(M)) / M))
+    assert out["ntk_gap_test"] == pytest.approx(math.sqrt(sum((obs.f_net[N + i] - ntk[N + i]) ** 2
+                                                              for i in range(M)) / M))
+    gone = measure_test_gaps(_context(), _observation(f_lin=None))
+    assert math.isnan(gone["lin_gap_test"]) and math.isnan(gone["ntk_gap_test"])
+
+
+def test_kernel_at_init_extremes_and_eta_crit():
+    from ntklab.session.measures import measure_kernel0
+
+    ctx = _context(eta_crit=0.25)
+    out = measure_kernel0(ctx, _observation())
+    assert out["eta_crit"] == 0.25 and out["lambda_max"] == pytest.approx(2 * N / 0.25)
+    assert out["lambda_min"] == pytest.approx(min(np.linalg.eigvalsh(ctx.ntk0)), rel=1e-12)
+    assert out["lambda_min"] >= N  # ntk0 = AAᵀ + N·I
+
+
+def test_sweep_measurements_fill_the_sweep_fields():
+    from ntklab.session.measures import SWEEP_MEASUREMENTS
+    from ntklab.session.sweep import MEASURES
+
+    out = measure(_context(), _observation(ntk_t=_context().ntk0), SWEEP_MEASUREMENTS)
+    assert set(MEASURES) <= set(out) and {"feature_change", "weight_change", "notes"} <= set(out)

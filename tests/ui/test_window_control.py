@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QObject, Slot
 
 from ntklab.session import ExperimentSpec
 from ntklab.ui import controller as controller_module
@@ -28,6 +29,24 @@ def window(qtbot):
 
 def _n(item) -> int:
     return 0 if item.xData is None else len(item.xData)
+
+
+class _Clock(QObject):
+    """Records when its slot is called (in the GUI thread)."""
+
+    def __init__(self):
+        super().__init__()
+        self.times: list[float] = []
+
+    @Slot()
+    def tick(self) -> None:
+        self.times.append(time.perf_counter())
+
+    def __bool__(self) -> bool:
+        return bool(self.times)
+
+    def __getitem__(self, i: int) -> float:
+        return self.times[i]
 
 
 def _wait_running(qtbot, w, c, timeout=120_000):
@@ -60,8 +79,8 @@ def test_stop_returns_control_within_a_second(window, qtbot, spec):
     assert c.start(spec), w.banner.text()
     _wait_running(qtbot, w, c)
     qtbot.wait(300)  # well into training
-    ended = []
-    c.thread.finished.connect(lambda: ended.append(time.perf_counter()))
+    ended = _Clock()  # a receiver object: a lambda connected here was seen not to be called once the
+    c.thread.finished.connect(ended.tick)  # controller had deleted the thread (deleteLater at its end)
     started = time.perf_counter()
     w.stop_button.click()
     qtbot.waitUntil(lambda: w.start_button.isEnabled(), timeout=5_000)
