@@ -19,6 +19,8 @@ BENCHES = [  # (title, script and arguments)
     ("Spectra at n = 1000", ["bench_spectra.py"]),
     ("Sweeps: seeds batched with vmap", ["bench_sweep.py"]),
     ("Time estimate of session/resources.py", ["bench_resources.py"]),
+    ("Start-up", ["bench_startup.py"]),
+    ("Memory of a long run", ["bench_memory.py"]),
 ]
 
 
