@@ -4,12 +4,14 @@ nt.linearize(apply_fn, params0) (its documented way). ntklab: its training chunk
 network step with its gradient in factored form, the state's buffers reused, and the linearization in
 function space: f_lin = f(θ0) + Θ̂₀(x, X)·b, one n × n matvec per step, exact for gradient descent). Θ̂₀ is computed once when a run starts: the ntklab side prints that
 set-up's seconds on a line of its own before the result (not in the per-step figure).
-Usage: time_training.py nt|ntklab  -> prints seconds per (network + linearization) step.
+Usage: time_training.py nt|ntklab [function|parameter]  -> prints seconds per (network + linearization) step
+(the second argument, ntklab only: the linearization a run trains, train.linearization; default function).
 Copied from ../shared/peer/time_training.py: the nt side verbatim, the ntklab side adapted to a run's step."""
 import sys, time
 import numpy as np
 import jax, jax.numpy as jnp
 which = sys.argv[1]
+linearization = sys.argv[2] if len(sys.argv) > 2 else "function"
 n, width, lr, k = 256, 1024, 0.1, 20
 x = jnp.asarray(np.random.RandomState(1).randn(n, 10).astype(np.float32))
 y = jnp.asarray(np.sin(np.random.RandomState(2).randn(n)).astype(np.float32))
@@ -42,15 +44,19 @@ else:
     apply_fn = make_apply_fn(spec)
     train0, frozen = partition(p0, trainable_mask(spec, p0))
     f0 = jax.jit(apply_fn)(p0, x)
-    ntk_fn = jax.jit(lambda p, x: empirical_ntk(spec, p, x))
-    jax.block_until_ready(ntk_fn(p0, x))
-    t0 = time.perf_counter(); ntk0 = jax.block_until_ready(ntk_fn(p0, x))
-    print(f"set-up (Θ̂₀, compiled): {time.perf_counter() - t0:.6f} s")
+    if linearization == "function":
+        ntk_fn = jax.jit(lambda p, x: empirical_ntk(spec, p, x))
+        jax.block_until_ready(ntk_fn(p0, x))
+        t0 = time.perf_counter(); ntk0 = jax.block_until_ready(ntk_fn(p0, x))
+        print(f"set-up (Θ̂₀, compiled): {time.perf_counter() - t0:.6f} s")
+        lin0 = jnp.zeros(n, f0.dtype)
+    else:  # parameter space: no Θ̂₀, the linearization's own parameters
+        ntk0, lin0 = jnp.zeros((0, 0), f0.dtype), train0
     consts = GDConsts(frozen=frozen, theta0=train0, x=x, y=y, offset=jnp.zeros_like(f0), fa0=f0, ntk0=ntk0,
                       lin_limit=jnp.float32(jnp.inf))
-    chunk = make_gd_chunk(apply_fn, alpha=1.0, learning_rate=lr, linearization="function", net=make_mlp(spec),
+    chunk = make_gd_chunk(apply_fn, alpha=1.0, learning_rate=lr, linearization=linearization, net=make_mlp(spec),
                           donate=True)
-    state = [jax.tree_util.tree_map(jnp.copy, GDState(train0, jnp.zeros(n, f0.dtype)))]  # donated: θ0 kept
+    state = [jax.tree_util.tree_map(jnp.copy, GDState(train0, lin0))]  # donated: θ0 kept
     def run():  # k more steps, from where the last call left the state (as a run's chunks do)
         state[0], stats = chunk(state[0], consts, k)
         jax.device_get(stats)
