@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from ntklab.session import Experiment, ExperimentSpec  # noqa: E402
 
-SPEC = ExperimentSpec().with_changes(train={"steps": 6000, "snapshots": 200})
+SPEC = ExperimentSpec().with_changes(train={"steps": 30000, "snapshots": 1000})  # ~10 s a run at ~3000 steps/s
 WIDE = ExperimentSpec().with_changes(model={"width": 4096}, train={"steps": 600, "snapshots": 60})
 
 
