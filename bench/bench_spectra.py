@@ -26,12 +26,14 @@ def headless(spec) -> float:
     return rate(list(Experiment(spec).run()))
 
 
-def run(repeats: int = 2) -> list[str]:
-    on_rates, off_rates = [], []
+def run(repeats: int = 3) -> list[str]:
+    on_rates, off_rates, head_on_rates, head_off_rates = [], [], [], []
     for _ in range(repeats):  # interleaved: this machine's speed drifts
         off_rates.append(in_window(OFF, tab=0)[0])
         on_rates.append(in_window(SPEC, tab=1)[0])
-    head_off, head_on = headless(OFF), headless(SPEC)
+        head_off_rates.append(headless(OFF))
+        head_on_rates.append(headless(SPEC))
+    head_off, head_on = np.median(head_off_rates), np.median(head_on_rates)
     on, off = np.median(on_rates), np.median(off_rates)
     return [
         f"Spec: default experiment with n_train = 1000 ({SPEC.train.steps} steps, {SPEC.train.snapshots} "
@@ -42,7 +44,8 @@ def run(repeats: int = 2) -> list[str]:
         f"| window, spectra off, Training tab | {off:.1f} | {', '.join(f'{r:.1f}' for r in off_rates)} | | |",
         f"| window, spectra on, Spectra tab | {on:.1f} ({100 * on / off:.0f}% of off) | "
         f"{', '.join(f'{r:.1f}' for r in on_rates)} | ≥ 80% | {'yes' if on >= 0.8 * off else 'NO'} |",
-        f"| headless, spectra off / on | {head_off:.1f} / {head_on:.1f} ({100 * head_on / head_off:.0f}%) | | | |",
+        f"| headless, spectra off / on | {head_off:.1f} / {head_on:.1f} ({100 * head_on / head_off:.0f}%) | "
+        f"{', '.join(f'{a:.1f}/{b:.1f}' for a, b in zip(head_off_rates, head_on_rates))} | | |",
         f"| measured {time.strftime('%Y-%m-%d')} | | | | |",
     ]
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntklab.core.activations import get_activation
 from ntklab.core.network import MLPSpec, kernel_limit, make_mlp
 from ntklab.core.precision import full_precision
-from ntklab.core.stax import Kernel, input_kernel
+from ntklab.core.stax import Kernel
 
 DEFAULT_TILE = 4096  # inputs up to this size are one block
 LARGE_TILE = 2048  # tile of larger inputs: device memory O(tile²) beside the host outputs
@@ -33,21 +31,74 @@ def _check_kernel_limit(spec: MLPSpec) -> None:
         )
 
 
+# Elements (rows × columns) of the kernel per step of its elementwise chain: each layer's intermediates
+# (~20 arrays of this size) then stay in cache instead of streaming through memory (bench/RESULTS.md).
+BLOCK_ELEMENTS = 1 << 17
+
+
+def _row_block(n1: int, n2: int) -> int:
+    """Rows per step for an (n1, n2) kernel: ~``BLOCK_ELEMENTS`` elements, at least 8 rows; n1 for one step."""
+    rows = max(8, BLOCK_ELEMENTS // max(n2, 1))
+    return n1 if rows * 2 > n1 else rows
+
+
+def _kernel_in_row_blocks(net, x1, x2, symmetric: bool, rows: int | None = None) -> Kernel:
+    """``net.kernel`` of the inputs' kernel, ``rows`` (default :func:`_row_block`) rows at a time into
+    preallocated outputs.
+
+    The last block starts at n1 − rows (it recomputes a few rows rather than padding). ``symmetric``
+    (x2 is x1): a point's pairing with itself gets q12 = k(x, x) exactly, so that its angle is exactly 0
+    whatever the rounding of the matrix product (core/activations.py ``_gram``).
+    """
+    n1, n2, d = x1.shape[0], x2.shape[0], x1.shape[-1]
+    cov1 = jnp.sum(x1 * x1, axis=-1) / d
+    cov2 = cov1 if symmetric else jnp.sum(x2 * x2, axis=-1) / d
+    rows = min(rows or _row_block(n1, n2), n1)
+
+    def block(start):
+        x_rows = jax.lax.dynamic_slice_in_dim(x1, start, rows)
+        cov_rows = jax.lax.dynamic_slice_in_dim(cov1, start, rows)
+        nngp = jnp.matmul(x_rows, x2.T, precision=jax.lax.Precision.HIGHEST) / d  # no TF32 on GPUs
+        if symmetric:
+            same = (start + jnp.arange(rows))[:, None] == jnp.arange(n2)[None, :]
+            nngp = jnp.where(same, cov_rows[:, None], nngp)
+        return net.kernel(Kernel(nngp=nngp, ntk=jnp.zeros_like(nngp), cov1=cov_rows, cov2=cov2, channels=d))
+
+    if rows == n1:
+        return block(0)
+
+    def body(i, out):
+        start = jnp.minimum(i * rows, n1 - rows)
+        k = block(start)
+        return Kernel(nngp=jax.lax.dynamic_update_slice_in_dim(out.nngp, k.nngp, start, 0),
+                      ntk=jax.lax.dynamic_update_slice_in_dim(out.ntk, k.ntk, start, 0),
+                      cov1=jax.lax.dynamic_update_slice_in_dim(out.cov1, k.cov1, start, 0),
+                      cov2=k.cov2, channels=out.channels)
+
+    shape = jax.eval_shape(block, 0)
+    out = Kernel(nngp=jnp.empty((n1, n2), shape.nngp.dtype), ntk=jnp.empty((n1, n2), shape.ntk.dtype),
+                 cov1=jnp.empty(n1, shape.cov1.dtype), cov2=jnp.empty(n2, shape.cov2.dtype), channels=shape.channels)
+    return jax.lax.fori_loop(0, -(-n1 // rows), body, out)
+
+
 @functools.lru_cache(maxsize=64)
 def make_kernel_fn(spec: MLPSpec, trainable: str = "all") -> Callable:
-    """Jitted ``(x1, x2) -> Kernel`` of the network's last layer; cached per (spec, trainable).
+    """Jitted ``(x1, x2=None) -> Kernel`` of the network's last layer; cached per (spec, trainable).
 
-    ``trainable`` ('all', 'readout', 'hidden') keeps only those layers' terms in the NTK: 'readout' is
-    the readout's term alone (the last hidden layer's NNGP through the readout Dense: kernel regression
-    with it is Arora et al. 2019's weakly-trained net); 'hidden' is the rest. The NNGP is the same.
+    ``x2=None``: the kernel of x1 with itself, where a point paired with itself has angle 0 exactly.
+    ``trainable`` ('all', 'readout', 'hidden') keeps only those layers' terms in the NTK:
+    'readout' is the readout's term alone (the last hidden layer's NNGP through the readout Dense: kernel
+    regression with it is Arora et al. 2019's weakly-trained net); 'hidden' is the rest. The NNGP is the
+    same. Computed in blocks of rows whose intermediates stay in cache (``BLOCK_ELEMENTS``; a quadrature
+    kernel's (rows, n2, order) arrays too).
     """
     _check_kernel_limit(spec)
     net = make_mlp(spec, trainable)
 
     @jax.jit
     @full_precision
-    def kernel_fn(x1, x2):
-        return net.kernel(input_kernel(x1, x2))
+    def kernel_fn(x1, x2=None):
+        return _kernel_in_row_blocks(net, x1, x1 if x2 is None else x2, symmetric=x2 is None)
 
     return kernel_fn
 
@@ -84,14 +135,11 @@ def analytic_kernels(
     kernel_fn = make_kernel_fn(spec, trainable)
     if tile_size is None:
         tile_size = DEFAULT_TILE if max(len(x1), len(x2)) <= DEFAULT_TILE else LARGE_TILE
-    order = get_activation(spec.activation).quadrature_order
-    if order:  # quadrature holds (tile², order) arrays: keep them near the size of a closed-form tile
-        tile_size = min(tile_size, max(64, int(DEFAULT_TILE / math.sqrt(order))))
     n1, n2 = len(x1), len(x2)
     starts1, starts2 = range(0, n1, tile_size), range(0, n2, tile_size)
     tiles = [(i, j) for i in starts1 for j in starts2 if not (symmetric and j < i)]
     if len(tiles) == 1:  # one block: no copy into preallocated arrays
-        k = kernel_fn(x1, x2)
+        k = kernel_fn(x1) if symmetric else kernel_fn(x1, x2)
         out = Kernel(*(np.asarray(a) for a in (k.nngp, k.ntk, k.cov1, k.cov2)), channels=spec.width)
         if progress is not None:
             progress(1, 1)
@@ -105,6 +153,9 @@ def analytic_kernels(
         pending = []
         for (i, j), device in zip(wave, devices):  # dispatch asynchronously, one tile per device
             a = jax.device_put(x1[i : i + tile_size], device)
+            if symmetric and i == j:  # a diagonal tile: each point with itself at angle 0 exactly
+                pending.append(((i, j), kernel_fn(a)))
+                continue
             b = jax.device_put(x2[j : j + tile_size], device)
             pending.append(((i, j), kernel_fn(a, b)))
         for (i, j), k in pending:

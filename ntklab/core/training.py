@@ -16,15 +16,20 @@ The linearization f_α,lin(θ) = f_α(θ0) + α·J(θ0)(θ − θ0) is trained e
   b_{k+1} = b_k − η·(f_α,lin(X) − y)/n: O(n²) per step instead of a JVP and its transpose, exactly;
 * in **parameter space**: a JVP and its transpose per step (the oracle, and the path any other
   optimizer would need).
+
+A run steps the network with its gradient in factored form (``make_gd_chunk(..., net=...)``): per
+Dense layer the input h and ∂C/∂z, the update hᵀ(∂C/∂z) formed block by block in place.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
+
+if TYPE_CHECKING:  # optax is imported where it is used: it costs ~0.1 s of the app's start-up
+    import optax
 
 Array = jax.Array
 LINEARIZATIONS = ("function", "parameter")
@@ -46,6 +51,8 @@ def half_mse(f: Array, y: Array) -> Array:
 
 def make_optimizer(learning_rate: float) -> optax.GradientTransformation:
     """Plain full-batch gradient descent."""
+    import optax
+
     return optax.sgd(learning_rate)
 
 
@@ -60,6 +67,8 @@ def make_train_chunk(apply_fn, optimizer: optax.GradientTransformation, n_steps:
     The plain network (α = 1, every leaf trained) with its parameter-space linearization, a step's
     losses kept: the reference that tests compare :func:`make_gd_chunk` with.
     """
+
+    import optax
 
     @jax.jit
     def chunk(state: TrainState, theta0, x, y):
@@ -148,24 +157,59 @@ class ChunkStats(NamedTuple):
     lin_bad: Array
 
 
+# Elements of a weight matrix updated per block by the factored step: hᵀg of a block stays in cache.
+UPDATE_BLOCK_ELEMENTS = 1 << 20
+
+
+def _rank_update(w: Array, h: Array, g: Array, scale: float) -> Array:
+    """w − scale·hᵀg (h: (n, rows), g: (n, cols), n small), in blocks of rows written in place.
+
+    hᵀg has the size of w: formed whole it would be written to memory and read back; per block of rows it
+    stays in cache, so a wide layer's update reads and writes w once.
+    """
+    rows, cols = w.shape
+    block = max(1, UPDATE_BLOCK_ELEMENTS // max(cols, 1))
+    if block * 2 > rows:
+        return w - scale * (h.T @ g)
+
+    def update(w, start, size):
+        h_rows = jax.lax.dynamic_slice_in_dim(h, start, size, axis=1)
+        w_rows = jax.lax.dynamic_slice_in_dim(w, start, size)
+        return jax.lax.dynamic_update_slice_in_dim(w, w_rows - scale * (h_rows.T @ g), start, 0)
+
+    w = jax.lax.fori_loop(0, rows // block, lambda i, w: update(w, i * block, block), w)
+    return update(w, rows - rows % block, rows % block) if rows % block else w
+
+
 def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: float = 1.0,
-                  linearization: str = "function", with_lin: bool = True):
-    """Jitted ``chunk(state, consts, n_steps) -> (state, ChunkStats)``: ``n_steps`` (traced, so one
+                  linearization: str = "function", with_lin: bool = True, net=None, donate: bool = False):
+    """Jitted ``chunk(state, consts, n_steps) -> (state, ChunkStats)``: ``n_steps`` ≥ 1 (traced, so one
     compile serves every chunk length) steps of gradient descent of f_α and of its linearization.
 
     ``apply_fn(params, x) -> (n,)`` is the raw network f; ``learning_rate`` is the base η, the
     parameters move with η·``lr_scale``. ``with_lin=False`` leaves the linearization where it is
     (after it diverged). Steps after a non-finite loss still run; ``net_bad``/``lin_bad`` say where.
+
+    ``net``: the :class:`~ntklab.core.stax.Serial` that ``apply_fn`` applies (optional). With it the
+    network's gradient is taken as factors, per Dense layer its input h and g = ∂C/∂z of its output
+    (one backward pass, no weight gradient formed), and W −= η'·c_w·hᵀg is applied at the start of the
+    next step, in row blocks (:func:`_rank_update`): the same steps, but each wide weight matrix is read
+    by the forward and backward passes and rewritten once, where autodiff's step also copies it and
+    writes and reads back its gradient (width 4096: bench/bench_step.py).
+    ``donate``: the chunk reuses the buffers of the ``state`` it is given (no copy of the weights per
+    call); the caller must not use that state afterwards.
     """
-    steps = make_gd_steps(apply_fn, alpha=alpha, lr_scale=lr_scale, linearization=linearization, with_lin=with_lin)
-    return jax.jit(lambda state, consts, n_steps: steps(state, consts, n_steps, learning_rate))
+    steps = make_gd_steps(apply_fn, alpha=alpha, lr_scale=lr_scale, linearization=linearization, with_lin=with_lin,
+                          net=net)
+    return jax.jit(lambda state, consts, n_steps: steps(state, consts, n_steps, learning_rate),
+                   donate_argnums=(0,) if donate else ())
 
 
 def make_gd_steps(apply_fn, *, alpha: float, lr_scale: float = 1.0, linearization: str = "function",
-                  with_lin: bool = True):
+                  with_lin: bool = True, net=None):
     """``steps(state, consts, n_steps, learning_rate) -> (state, ChunkStats)``, not jitted: the steps of
     :func:`make_gd_chunk` with η an argument, so that a caller may trace it (one compile for every η)
-    or ``jax.vmap`` the steps over a batch of initializations."""
+    or ``jax.vmap`` the steps over a batch of initializations. ``net``: as in :func:`make_gd_chunk`."""
     if linearization not in LINEARIZATIONS:
         raise ValueError(f"linearization: {linearization!r} is not valid; use one of {', '.join(LINEARIZATIONS)}.")
     inv_alpha2 = 1.0 / (alpha * alpha)
@@ -181,34 +225,101 @@ def make_gd_steps(apply_fn, *, alpha: float, lr_scale: float = 1.0, linearizatio
         _, df = jax.jvp(lambda p: apply_fn(combine(p, c.frozen), c.x), (c.theta0,), (delta,))
         return c.fa0 + alpha * df
 
-    def step(carry, c: GDConsts, learning_rate):
-        param_rate = learning_rate * lr_scale
-        state, stats, i = carry
-        loss, grads = jax.value_and_grad(net_loss)(state.params, c)
-        params = jax.tree_util.tree_map(lambda p, g: p - (param_rate * inv_alpha2) * g, state.params, grads)
-        net_bad = jnp.where((stats.net_bad < 0) & ~jnp.isfinite(loss), i, stats.net_bad)
-        lin, lin_loss, lin_bad = state.lin, stats.lin_loss, stats.lin_bad
+    def lin_step(lin, stats: ChunkStats, c: GDConsts, i, learning_rate):
+        """The linearization's step i: (lin, its loss before the step, lin_bad)."""
+        lin_loss, lin_bad = stats.lin_loss, stats.lin_bad
         if with_lin:
             if linearization == "function":
-                r = c.fa0 + c.ntk0 @ state.lin - c.y
+                r = c.fa0 + c.ntk0 @ lin - c.y
                 lin_loss = half_mse(r, 0.0)
-                lin = state.lin - (learning_rate / r.shape[0]) * r
+                lin = lin - (learning_rate / r.shape[0]) * r
             else:
-                lin_loss, lin_grads = jax.value_and_grad(lambda p: half_mse(lin_f_param(p, c), c.y))(state.lin)
-                lin = jax.tree_util.tree_map(lambda p, g: p - (param_rate * inv_alpha2) * g, state.lin, lin_grads)
+                rate = learning_rate * lr_scale * inv_alpha2
+                lin_loss, lin_grads = jax.value_and_grad(lambda p: half_mse(lin_f_param(p, c), c.y))(lin)
+                lin = jax.tree_util.tree_map(lambda p, g: p - rate * g, lin, lin_grads)
             bad = ~jnp.isfinite(lin_loss) | (lin_loss > c.lin_limit)
             lin_bad = jnp.where((stats.lin_bad < 0) & bad, i, stats.lin_bad)
-        return GDState(params, lin), ChunkStats(loss, lin_loss, net_bad, lin_bad), i + 1
+        return lin, lin_loss, lin_bad
 
-    def steps(state: GDState, consts: GDConsts, n_steps, learning_rate):
-        dtype = consts.y.dtype
-        nan = jnp.array(jnp.nan, dtype)
-        stats = ChunkStats(nan, nan, jnp.int32(-1), jnp.int32(-1))
-        state, stats, _ = jax.lax.fori_loop(0, n_steps, lambda _, carry: step(carry, consts, learning_rate),
-                                            (state, stats, jnp.int32(0)))
-        return state, stats
+    def stats0(consts):
+        nan = jnp.array(jnp.nan, consts.y.dtype)
+        return ChunkStats(nan, nan, jnp.int32(-1), jnp.int32(-1))
 
-    return steps
+    def record(stats: ChunkStats, loss, lin_loss, lin_bad, i) -> ChunkStats:
+        net_bad = jnp.where((stats.net_bad < 0) & ~jnp.isfinite(loss), i, stats.net_bad)
+        return ChunkStats(loss, lin_loss, net_bad, lin_bad)
+
+    if net is None:  # gradients by autodiff, applied at once
+
+        def step(carry, c: GDConsts, learning_rate):
+            state, stats, i = carry
+            rate = learning_rate * lr_scale * inv_alpha2
+            loss, grads = jax.value_and_grad(net_loss)(state.params, c)
+            params = jax.tree_util.tree_map(lambda p, g: p - rate * g, state.params, grads)
+            lin, lin_loss, lin_bad = lin_step(state.lin, stats, c, i, learning_rate)
+            return GDState(params, lin), record(stats, loss, lin_loss, lin_bad, i), i + 1
+
+        def steps(state: GDState, consts: GDConsts, n_steps, learning_rate):
+            state, stats, _ = jax.lax.fori_loop(0, n_steps, lambda _, carry: step(carry, consts, learning_rate),
+                                                (state, stats0(consts), jnp.int32(0)))
+            return state, stats
+
+        return steps
+
+    def factors(params, c: GDConsts):
+        """C(θ) and, per Dense layer in forward order, (h, ∂C/∂z): one forward and one backward pass."""
+        theta = combine(params, c.frozen)
+        dense = net.dense_layers(theta)
+        eps = [jnp.zeros((c.x.shape[0], layer.out_dim), c.x.dtype) for layer, _ in dense]
+
+        def loss(eps):
+            inputs, taps = [], iter(eps)
+
+            def tap(layer, h, z):
+                inputs.append(h)
+                return z + next(taps)
+
+            f = net.apply(theta, c.x, tap)[:, 0]
+            return half_mse(alpha * (f - c.offset), c.y), inputs
+
+        (value, inputs), grads = jax.value_and_grad(loss, has_aux=True)(eps)
+        return value, list(zip(inputs, grads))
+
+    def apply_factors(params, pending, c: GDConsts, rate):
+        """θ − η'·∇C from the factors: W −= η'·c_w·hᵀg, b −= η'·c_b·Σg, on the trainable leaves only."""
+        layers = [layer for layer, _ in net.dense_layers(combine(params, c.frozen))]
+        leaves, treedef = jax.tree_util.tree_flatten(params, is_leaf=lambda v: v is None)
+        if len(leaves) != 2 * len(layers):
+            raise ValueError(f"net: {len(layers)} Dense layers do not fit {len(leaves)} parameter arrays.")
+        new = []
+        for k, (layer, (h, g)) in enumerate(zip(layers, pending)):
+            w, b = leaves[2 * k], leaves[2 * k + 1]
+            c_w, c_b = layer.scales(h.shape[-1])
+            new.append(None if w is None else _rank_update(w, h, g, rate * c_w))
+            new.append(None if b is None else b - (rate * c_b) * jnp.sum(g, axis=0))
+        return jax.tree_util.tree_unflatten(treedef, new)
+
+    def steps_factored(state: GDState, consts: GDConsts, n_steps, learning_rate):
+        # Step i computes C and the factors at θ_i; θ_{i+1} is formed at the start of step i + 1 (or after
+        # the loop), so that each weight matrix's update is the only reader of its loop-carried buffer.
+        rate = learning_rate * lr_scale * inv_alpha2
+
+        def step(i, params, lin, stats):
+            loss, pending = factors(params, consts)
+            lin, lin_loss, lin_bad = lin_step(lin, stats, consts, i, learning_rate)
+            return pending, lin, record(stats, loss, lin_loss, lin_bad, i)
+
+        def body(i, carry):
+            params, pending, lin, stats = carry
+            params = apply_factors(params, pending, consts, rate)
+            return (params,) + step(i, params, lin, stats)
+
+        pending, lin, stats = step(jnp.int32(0), state.params, state.lin, stats0(consts))
+        params, pending, lin, stats = jax.lax.fori_loop(jnp.int32(1), n_steps, body,
+                                                        (state.params, pending, lin, stats))
+        return GDState(apply_factors(params, pending, consts, rate), lin), stats
+
+    return steps_factored
 
 
 def lin_outputs(apply_fn, *, alpha: float, linearization: str = "function"):

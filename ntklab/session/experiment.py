@@ -18,6 +18,7 @@ import numpy as np
 
 from ntklab.core import (
     Dataset,
+    Elementwise,
     analytic_kernels,
     dense_weights,
     empirical_ntk,
@@ -30,6 +31,7 @@ from ntklab.core import (
     kernel_limit,
     learning_rate_scale,
     make_apply_fn,
+    make_mlp,
     trainable_mask,
 )
 from ntklab.core import spectra as sp
@@ -53,6 +55,7 @@ MAX_CHUNK = 1 << 20
 LIN_LIMIT = 1e3  # a linearization whose loss grows 10³-fold has diverged (core/training.py: GDConsts)
 REPLAY_SNAPSHOTS = 10  # snapshots drawn between the last snapshot and a divergence
 REPLAY_SECONDS = 2.0  # a divergence is replayed from the last snapshot when that takes at most this long
+SAVE_SECONDS = 1.0  # the chunks reuse the training state's buffers: a copy to replay from is kept this often
 
 __all__ = ["Experiment", "InfiniteWidth", "KernelSpectra", "Progress", "RunSpectra", "Snapshot",
            "TrainingDiverged", "critical_rate", "snapshot_schedule"]
@@ -246,8 +249,24 @@ def critical_rate(spec: ExperimentSpec, should_stop: Callable[[], bool] | None =
 def make_evaluate(model, apply_fn, *, alpha: float, linearization: str):
     """``evaluate(params, lin, fixed) -> (f_all, f_lin_all, loss, ‖θ − θ0‖, feature_change, weight_change)``,
     not jitted (a sweep ``vmap`` s it over seeds). ``fixed`` = (consts, x_all, offset_all, fa0_all,
-    ntk0_all, theta0, W_l(θ0) of every Dense layer)."""
+    ntk0_all, theta0, W_l(θ0) of every Dense layer).
+
+    Its cost is in reading the weight matrices: θ's are read by the forward on all points and by one
+    forward on the training points (the loss as the training step computes it and the hidden
+    pre-activations together), θ0's by its forward on the training points, and the two side by side
+    once for the squared differences that give both ‖θ − θ0‖ and each ‖W − W0‖.
+    """
     lin_at = lin_outputs(apply_fn, alpha=alpha, linearization=linearization)
+    net = make_mlp(model)
+
+    def forward(theta, x):
+        """f(θ, x) and the hidden pre-activations (as ``core.hidden_preactivations``) in one pass."""
+        h, pre = x, []
+        for layer, p in zip(net.layers[:-1], theta[:-1]):
+            h = layer.apply(p, h)
+            if not isinstance(layer, Elementwise):
+                pre.append(h)
+        return net.layers[-1].apply(theta[-1], h)[:, 0], pre
 
     def rel(a, b):
         norm = jnp.linalg.norm(b)
@@ -258,13 +277,19 @@ def make_evaluate(model, apply_fn, *, alpha: float, linearization: str):
         theta = combine(params, consts.frozen)
         f_all = alpha * (apply_fn(theta, x_all) - offset_all)
         f_lin_all = lin_at(lin, consts, x_all, fa0_all, ntk0_all)
-        loss = half_mse(alpha * (apply_fn(theta, consts.x) - consts.offset), consts.y)
-        dist = jnp.sqrt(sum(jnp.sum((a - b) ** 2) for a, b in zip(jax.tree_util.tree_leaves(theta),
-                                                                  jax.tree_util.tree_leaves(theta0))))
+        f_train, pre = forward(theta, consts.x)
+        loss = half_mse(alpha * (f_train - consts.offset), consts.y)
         # h(θ0) in the same graph as h(θ): exactly 0 at θ0, whatever XLA's fusion does to rounding
-        features = [rel(h, h0) for h, h0 in zip(hidden_preactivations(model, theta, consts.x),
-                                                 hidden_preactivations(model, theta0, consts.x))]
-        weights = [rel(w, w_0) for w, w_0 in zip(dense_weights(model, theta), w0)]
+        _, pre0 = forward(theta0, consts.x)
+        leaves = jax.tree_util.tree_leaves(theta)
+        squares = [jnp.sum((a - b) ** 2) for a, b in zip(leaves, jax.tree_util.tree_leaves(theta0))]
+        dist = jnp.sqrt(sum(squares))
+        features = [rel(h, h0) for h, h0 in zip(pre, pre0)]
+        weights = []
+        for w, w_0 in zip(dense_weights(model, theta), w0):
+            k = next(i for i, leaf in enumerate(leaves) if leaf is w)
+            norm0 = jnp.linalg.norm(w_0)
+            weights.append(jnp.sqrt(squares[k]) / jnp.where(norm0 > 0, norm0, 1.0))
         return f_all, f_lin_all, loss, dist, jnp.stack(features or [jnp.zeros(())]), jnp.stack(weights)
 
     return evaluate
@@ -313,19 +338,22 @@ class _Run:
             return
         self._prepare()
         state = self.state0
-        self.snap_state, self.step_seconds = (0, state), math.inf
+        self.step_seconds = math.inf
+        self._save(state)
         yield self._snapshot(self._observe(state, self.ntk0))
-        last_yielded, prev_ntk = 0, self.ntk0
+        self.last_yielded, prev_ntk = 0, self.ntk0
         chunk_len, compiled = 1, set()
         targets = np.cumsum(snapshot_schedule(tr.steps, tr.snapshots))
         for index, target in enumerate(targets):
             while self.step < target:
                 with_lin = self.lin_diverged == NOT_DIVERGED
                 if self._ask("training" if with_lin in compiled else "compiling"):
-                    if self.step > last_yielded:  # what was computed since the last snapshot
+                    if self.step > self.last_yielded:  # what was computed since the last snapshot
                         yield self._snapshot(self._observe(state))
                     return
-                start, start_step = state, self.step
+                if time.perf_counter() - self.saved[2] >= SAVE_SECONDS:
+                    self._save(state)
+                start_step = self.step
                 n = int(min(chunk_len, target - self.step))
                 started = time.perf_counter()
                 state, stats = self.chunks[with_lin](state, self.consts, n)
@@ -338,7 +366,7 @@ class _Run:
                 self.step += n
                 self.last_loss = float(stats.loss)
                 if stats.net_bad >= 0:
-                    yield from self._diverged(start, start_step, start_step + int(stats.net_bad))
+                    yield from self._diverged(start_step, start_step + int(stats.net_bad))
                 if with_lin and stats.lin_bad >= 0:
                     self._lin_diverged(start_step + int(stats.lin_bad))
             ntk_t = None
@@ -347,9 +375,9 @@ class _Run:
                                    np.float64)
             obs = self._observe(state, ntk_t, prev_ntk)
             if not np.all(np.isfinite(obs.f_net)):  # the chunk's last update overflowed
-                yield from self._diverged(start, start_step, self.step)
+                yield from self._diverged(start_step, self.step)
             yield self._snapshot(obs)
-            last_yielded, self.snap_state = self.step, (self.step, state)
+            self.last_yielded = self.step
             if ntk_t is not None:
                 prev_ntk = ntk_t
 
@@ -385,9 +413,11 @@ class _Run:
                                ntk0=ntk0_all[:n] if function_space else ntk0_all,
                                lin_limit=LIN_LIMIT * loss0 + jnp.finfo(loss0.dtype).tiny)
         lin0 = jnp.zeros(n, fa0_all.dtype) if function_space else train0
-        self.state0 = GDState(train0, lin0)
+        # a copy: the chunks consume their state's buffers, and θ0's stay in consts and the evaluation
+        self.state0 = jax.tree_util.tree_map(jnp.copy, GDState(train0, lin0))
         kw = dict(alpha=alpha, learning_rate=tr.learning_rate, lr_scale=learning_rate_scale(m),
                   linearization=tr.linearization)
+        kw.update(net=make_mlp(m), donate=True)  # the factored step (core/training.py), in place
         self.chunks = {True: make_gd_chunk(apply_fn, **kw, with_lin=True),
                        False: make_gd_chunk(apply_fn, **kw, with_lin=False)}
         self.last_loss = math.nan
@@ -471,16 +501,21 @@ class _Run:
                "its loss grew a thousandfold or became inf or NaN")
         self.notes += (f"The linearization diverged at step {step}: {why}.",)
 
-    def _diverged(self, start: GDState, start_step: int, bad_step: int) -> Iterator[Snapshot]:
-        """Replays from ``start`` (the state at ``start_step``) to the last finite step before
-        ``bad_step``, yields snapshots on the way, then raises :class:`TrainingDiverged`."""
-        snap_step, snap_state = self.snap_state
-        if (start_step - snap_step) * self.step_seconds <= REPLAY_SECONDS:  # from the last snapshot: more points
-            start, start_step = snap_state, snap_step
-        last_ok, from_step = bad_step - 1, start_step
-        self.step = start_step
+    def _save(self, state: GDState) -> None:
+        """Keeps a copy of ``state`` (the chunks consume the buffers they are given) to replay from."""
+        self.saved = (self.step, jax.tree_util.tree_map(jnp.copy, state), time.perf_counter())
+
+    def _diverged(self, start_step: int, bad_step: int) -> Iterator[Snapshot]:
+        """Replays from the last saved state to the last finite step before ``bad_step``, yields
+        snapshots on the way from the last snapshot (or, when that is far back, from the failed chunk's
+        start ``start_step``), then raises :class:`TrainingDiverged`."""
+        from_step = self.last_yielded
+        if (start_step - from_step) * self.step_seconds > REPLAY_SECONDS:
+            from_step = start_step
+        saved_step, state, _ = self.saved
+        last_ok, from_step = bad_step - 1, max(from_step, saved_step)
+        self.step = saved_step
         chunk = self.chunks[self.lin_diverged == NOT_DIVERGED]
-        state = start
         if last_ok > from_step:
             marks = np.unique(np.linspace(from_step, last_ok, REPLAY_SNAPSHOTS + 1).round().astype(int))[1:]
             for mark in marks:

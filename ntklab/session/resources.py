@@ -22,7 +22,11 @@ MAX_TEST = 1_000_000
 MEMORY_SHARE = 0.7  # refuse above this share of physical memory
 COMFORT_SHARE = 0.25  # warn above this share
 COMFORT_SECONDS = 600.0  # warn when a run is estimated to take longer
-FLOPS = 2e10  # sustained float32 flop/s of this project's 2-core machine (bench/bench_training.py)
+# Time = SETUP_SECONDS + flops / FLOPS, calibrated on this project's 2-core machine by bench/bench_resources.py
+# (bench/RESULTS.md): the training loops sustained 0.8–1.8e11 flop/s (median 1.55e11), set-up (compiles,
+# kernels at init) took 2.2–3.5 s; 1e11 keeps the estimate at 0.95–1.5× the measured runs (on the safe side).
+FLOPS = 1e11
+SETUP_SECONDS = 3.0
 RECORD_ARRAYS, RECORD_KERNELS = 512, 64  # RunRecord's bounds (session/record.py)
 
 
@@ -98,7 +102,8 @@ def estimate(spec: ExperimentSpec) -> ResourceEstimate:
     eval_flops = 2.0 * p * n_all * (2 if lin_param else 1)
     kernel_updates = math.ceil(min(tr.snapshots, tr.steps) / tr.kernel_every) + 1
     kernel_flops = 2.0 * layers * n * n * w + 6.0 * p * n + 10.0 * n ** 3 * spec.spectra.enabled
-    seconds = (tr.steps * step_flops + min(tr.snapshots, tr.steps) * eval_flops + kernel_updates * kernel_flops) / FLOPS
+    seconds = SETUP_SECONDS + (tr.steps * step_flops + min(tr.snapshots, tr.steps) * eval_flops
+                               + kernel_updates * kernel_flops) / FLOPS
     return ResourceEstimate(parts=parts, seconds=seconds, params=p)
 
 
