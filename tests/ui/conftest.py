@@ -5,6 +5,8 @@ import gc
 import pytest
 from PySide6.QtCore import QSettings
 
+from ntklab.ui.app import create_window
+
 
 @pytest.fixture(autouse=True)
 def settings_in_tmp(tmp_path, monkeypatch):
@@ -21,3 +23,14 @@ def collect_closed_windows():
     worker has started: the app collects on a GUI-thread timer, which a test does not wait for)."""
     yield
     gc.collect()
+
+
+@pytest.fixture
+def window(qtbot):
+    """A shown window and its controller; the run and its threads end with the test."""
+    window, controller = create_window()
+    qtbot.addWidget(window)
+    window.show()
+    yield window, controller
+    controller.shutdown()
+

@@ -14,22 +14,12 @@ from PySide6.QtCore import QPointF, Qt
 from ntklab import appinfo
 from ntklab.session import ExperimentSpec, load_spec
 from ntklab.session.spec import spec_hash
-from ntklab.ui.app import create_window
 from ntklab.ui.params import apply_spec, spec_from_params
 
 TINY = ExperimentSpec().with_changes(data={"n_train": 6, "n_test": 10},
                                      train={"steps": 20, "learning_rate": 0.1},
                                      infinite={"enabled": False}, spectra={"enabled": False})
 LONG = TINY.with_changes(train={"steps": 10**7})
-
-
-@pytest.fixture
-def window(qtbot):
-    window, controller = create_window()
-    qtbot.addWidget(window)
-    window.show()
-    yield window, controller
-    controller.shutdown()
 
 
 def _set_up(w, spec, values="8, 16", seeds=2, out=""):

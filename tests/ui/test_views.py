@@ -10,9 +10,9 @@ from PySide6.QtCore import QPointF
 from ntklab.core.spherical import circle_eigenvalues, circle_points, multiplicities, sphere_eigenvalues
 from ntklab.session import ExperimentSpec
 from ntklab.session.datasets import build_dataset
-from ntklab.ui.app import create_window
 from ntklab.ui.plots import FLOOR
 from ntklab.ui.views import CLASS_JITTER, CLASS_OFFSETS, feature_curves
+from drawn import points_drawn
 
 TINY = ExperimentSpec().with_changes(model={"width": 32}, data={"n_train": 12, "n_test": 20},
                                      train={"steps": 20, "snapshots": 2, "learning_rate": 0.1, "kernel_every": 1})
@@ -23,15 +23,6 @@ SPHERE = TINY.with_changes(data={"source": "sphere", "degree": 2})
 MUP = TINY.with_changes(model={"parameterization": "mup"})
 
 
-@pytest.fixture
-def window(qtbot):
-    window, controller = create_window()
-    qtbot.addWidget(window)
-    window.show()
-    yield window, controller
-    controller.shutdown()
-
-
 def _run(qtbot, c, spec, tab=0):
     c.window.tabs.setCurrentIndex(tab)
     with qtbot.waitSignal(c.runFinished, timeout=120_000):
@@ -40,12 +31,8 @@ def _run(qtbot, c, spec, tab=0):
     return c.snapshots[-1]
 
 
-def _n(item) -> int:
-    return 0 if item.xData is None else len(item.xData)
-
-
 def _same(item, x, y) -> None:
-    assert _n(item) == len(x), (item.name(), _n(item), len(x))
+    assert points_drawn(item) == len(x), (item.name(), points_drawn(item), len(x))
     np.testing.assert_allclose(item.xData, x, rtol=1e-12)
     np.testing.assert_allclose(item.yData, y, rtol=1e-12)
 
@@ -157,7 +144,7 @@ def test_circle_run_shows_the_ntk_eigenvalue_per_frequency(window, qtbot):
     # an independent look: the analytic NTK's largest eigenvalue on these 12 random angles is near n·μ₀
     assert snap.run_spectra.eig_ntk_inf[0] == pytest.approx(12 * mu[0], rel=0.25)
     w.reset_button.click()
-    assert strip.widget.isHidden() and _n(overlay) == 0
+    assert strip.widget.isHidden() and points_drawn(overlay) == 0
 
 
 def test_sphere_run_shows_the_eigenvalue_per_degree_and_predicted_vs_true(window, qtbot):
@@ -209,10 +196,10 @@ def test_mup_run_shows_the_note_and_no_ntk_curve(window, qtbot):
     w, c = window
     snap = _run(qtbot, c, MUP)
     line = w.fit_area.line
-    assert snap.f_grid_ntk is None and _n(line.ntk) == 0 and _n(line.nngp) == 0
+    assert snap.f_grid_ntk is None and points_drawn(line.ntk) == 0 and points_drawn(line.nngp) == 0
     assert not line.nngp_band.isVisible()
     assert line.notes.isVisible() and "μP learns features" in line.notes.text()
-    assert _n(line.net) == len(snap.f_grid_net)
+    assert points_drawn(line.net) == len(snap.f_grid_net)
     assert w.spectra.frequencies.widget.isHidden()
     fit_legend = _legend(line.plot)
     assert "NTK ∞" not in fit_legend and not any("NNGP" in t for t in fit_legend)  # not in the legends either
@@ -252,8 +239,8 @@ def test_the_data_is_drawn_before_start_in_its_view(window, qtbot, spec, page):
         assert view.images["network"].image is None
     elif page == "points":
         qtbot.waitUntil(lambda: "30 test points" in view.summary.text(), timeout=3_000)
-        assert _n(view.diagonal) > 0 and _n(view.net) == 0
+        assert points_drawn(view.diagonal) > 0 and points_drawn(view.net) == 0
     else:
-        qtbot.waitUntil(lambda: _n(view.points) == spec.data.n_train, timeout=3_000)
+        qtbot.waitUntil(lambda: points_drawn(view.points) == spec.data.n_train, timeout=3_000)
         np.testing.assert_allclose(view.target.yData, data.y_grid)
-        assert _n(view.net) == 0
+        assert points_drawn(view.net) == 0

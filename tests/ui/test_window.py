@@ -12,22 +12,10 @@ from ntklab.ui.app import create_window
 from ntklab.ui.params import apply_spec, spec_from_params
 from ntklab.ui.plots import FLOOR
 from ntklab.ui.spectra import MOTION_CURVES, RATE_CURVES, chosen_modes, mode_rows
+from drawn import points_drawn
 
 TINY = ExperimentSpec().with_changes(model={"width": 32}, data={"n_train": 6, "n_test": 10},
                                      train={"steps": 40, "snapshots": 4, "learning_rate": 0.1, "kernel_every": 1})
-
-
-@pytest.fixture
-def window(qtbot):
-    window, controller = create_window()
-    qtbot.addWidget(window)
-    window.show()
-    yield window, controller
-    controller.shutdown()
-
-
-def _n(item) -> int:
-    return 0 if item.xData is None else len(item.xData)
 
 
 LOSS_LEGEND = {"mse_train_net": "network train", "mse_test_net": "network test",
@@ -39,7 +27,7 @@ DRIFT_LEGEND = {"param_change": "‖θ−θ₀‖/‖θ₀‖", "kernel_change":
 
 def _same(item, x, y) -> None:
     """The curve ``item`` draws exactly (x, y)."""
-    assert _n(item) == len(x), (item.name(), _n(item), len(x))
+    assert points_drawn(item) == len(x), (item.name(), points_drawn(item), len(x))
     np.testing.assert_allclose(item.xData, x, rtol=1e-12)
     np.testing.assert_allclose(item.yData, y, rtol=1e-12)
 

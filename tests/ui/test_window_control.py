@@ -12,23 +12,11 @@ from ntklab.session import ExperimentSpec
 from ntklab.ui import controller as controller_module
 from ntklab.ui.app import create_window
 from ntklab.ui.main_window import VALUE_COLUMN
+from drawn import points_drawn
 
 TINY = ExperimentSpec().with_changes(model={"width": 32}, data={"n_train": 6, "n_test": 10},
                                      train={"steps": 40, "snapshots": 4, "learning_rate": 0.1, "kernel_every": 1})
 LONG = TINY.with_changes(train={"steps": 10**7, "snapshots": 10_000, "kernel_every": 100})
-
-
-@pytest.fixture
-def window(qtbot):
-    window, controller = create_window()
-    qtbot.addWidget(window)
-    window.show()
-    yield window, controller
-    controller.shutdown()
-
-
-def _n(item) -> int:
-    return 0 if item.xData is None else len(item.xData)
 
 
 class _Clock(QObject):
@@ -156,13 +144,13 @@ def test_fit_plot_shows_the_data_before_start_and_after_reset(window, qtbot):
     np.testing.assert_allclose(w.fit_plot.points.yData, data.y_train)
     np.testing.assert_allclose(w.fit_plot.target.yData, data.y_grid)
     w.params.child("data", "n_train").setValue(7)
-    qtbot.waitUntil(lambda: _n(w.fit_plot.points) == 7, timeout=2_000)
+    qtbot.waitUntil(lambda: points_drawn(w.fit_plot.points) == 7, timeout=2_000)
     with qtbot.waitSignal(c.runFinished, timeout=60_000):
         assert c.start(TINY)
-    assert w.fit_plot.nngp_band.isVisible() and _n(w.fit_plot.points) == 6
+    assert w.fit_plot.nngp_band.isVisible() and points_drawn(w.fit_plot.points) == 6
     w.reset_button.click()
-    assert not w.fit_plot.nngp_band.isVisible() and _n(w.fit_plot.nngp) == 0 and _n(w.fit_plot.net) == 0
-    assert _n(w.fit_plot.points) == 6  # the form's data (TINY is in the form now)
+    assert not w.fit_plot.nngp_band.isVisible() and points_drawn(w.fit_plot.nngp) == 0 and points_drawn(w.fit_plot.net) == 0
+    assert points_drawn(w.fit_plot.points) == 6  # the form's data (TINY is in the form now)
     # the run's bulk data is freed
     assert c.record.last is None and c.history.size == 0 and w.spectra.record.first is None
 
@@ -186,7 +174,7 @@ def test_a_kernel_that_cannot_move_is_drawn_at_zero(window, qtbot):
     assert np.all(changes[np.isfinite(changes)] == 0)
     for plot in (w.drift_plot, w.spectra.views["motion"]):
         curve = plot.curves["kernel_change"]
-        assert _n(curve) == len(c.snapshots) and plot.axis.zero_level is not None
+        assert points_drawn(curve) == len(c.snapshots) and plot.axis.zero_level is not None
         np.testing.assert_allclose(curve.yData, 10.0**plot.axis.zero_level)
 
 
