@@ -193,3 +193,41 @@ def test_linearization_in_factors_equals_jvp_and_vjp(spec):
         assert g.dtype == jnp.float32
         bound = k * u * np.max(np.abs(np.asarray(a)) if i == 0 else np.asarray(size[i - 1]))
         assert np.max(np.abs(np.asarray(g, np.float64) - np.asarray(a))) <= bound, i
+
+
+@pytest.mark.parametrize("spec", [_LIN_CASES[0], _LIN_CASES[1], _LIN_CASES[3]], ids=["relu1", "relu3std", "tanh1std"])
+def test_train_chunk_in_factors_equals_autodiff_chunk(spec):
+    """4 steps of ``make_train_chunk`` with momentum (an optimizer other than plain GD: the factored gradient
+    is the linear model's own), its linearization from factors against autodiff's (``apply_fn`` without
+    ``.net``): the same losses and iterates, float64 to 1e-12 of each array's largest entry; float32 against
+    that float64 run normwise within (steps + 1)·γ_k, k as above (each step's rounding, carried on)."""
+    import optax
+
+    from ntklab.core import init_params, init_train_state, make_apply_fn, make_train_chunk
+
+    rng = np.random.default_rng(9)
+    x_np, y_np = rng.normal(size=(8, 3)), np.sin(rng.normal(size=8))
+    opt = optax.sgd(0.05, momentum=0.9)
+    apply_fn = make_apply_fn(spec)
+
+    def run(chunk_fn, theta0, dtype):
+        state = init_train_state(theta0, opt)
+        return jax.tree_util.tree_leaves(chunk_fn(state, theta0, jnp.asarray(x_np, dtype), jnp.asarray(y_np, dtype)))
+
+    with jax.enable_x64(True):
+        theta0 = jax.device_get(init_params(spec, 3, key=jax.random.key(3), dtype=jnp.float64))
+        ref = run(make_train_chunk(lambda p, x: apply_fn(p, x), opt, 4), theta0, jnp.float64)
+        got = run(make_train_chunk(apply_fn, opt, 4), theta0, jnp.float64)
+        for g, a in zip(got, ref):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(a), rtol=0, atol=1e-12 * np.abs(np.asarray(a)).max())
+        ref = [np.asarray(a) for a in ref]
+    leaves0 = jax.tree_util.tree_leaves(theta0)
+    lin_params = ref[len(leaves0):2 * len(leaves0)]  # TrainState(params, lin_params, ...)
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(lin_params, leaves0)) > 1e-3  # it trained
+    got32 = run(make_train_chunk(apply_fn, opt, 4), jax.tree_util.tree_map(lambda p: jnp.asarray(p, jnp.float32), theta0),
+                jnp.float32)
+    k = (2 * spec.depth + 3) * max(spec.width, 3)
+    u = float(np.finfo(np.float32).eps) / 2
+    for g, a in zip(got32, ref):
+        assert g.dtype == jnp.float32
+        assert np.max(np.abs(np.asarray(g, np.float64) - a)) <= 5 * k * u * np.abs(a).max()
