@@ -294,7 +294,9 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
     (one backward pass, no weight gradient formed), and W −= η'·c_w·hᵀg is applied at the start of the
     next step, in row blocks (:func:`_rank_update`): the same steps, but each wide weight matrix is read
     by the forward and backward passes and rewritten once, where autodiff's step also copies it and
-    writes and reads back its gradient (width 4096: bench/bench_step.py).
+    writes and reads back its gradient (width 4096: bench/bench_step.py). With ``net`` the parameter-space
+    linearization, too, takes its output and gradient from factors (J(θ0)'s, ``consts.lin_factors`` or
+    computed once per chunk): one matrix product per layer each instead of a JVP and its transpose.
     ``donate``: the chunk reuses the buffers of the ``state`` it is given (no copy of the weights per
     call); the caller must not use that state afterwards.
     """

@@ -92,6 +92,7 @@ _STEP_CASES = [
     (MLPSpec(depth=2, width=48, parameterization="mup"), "hidden", 1.0, "function"),
     (MLPSpec(depth=1, width=40, parameterization="mean_field"), "readout", 0.5, "function"),
     (MLPSpec(depth=2, width=64, parameterization="standard", activation="erf"), "all", 1.0, "parameter"),
+    (MLPSpec(depth=2, width=32, b_std=0.5), "hidden", 1.5, "parameter"),  # frozen readout, linearization in factors
 ]
 
 
@@ -224,8 +225,8 @@ def test_train_chunk_in_factors_equals_autodiff_chunk(spec):
     leaves0 = jax.tree_util.tree_leaves(theta0)
     lin_params = ref[len(leaves0):2 * len(leaves0)]  # TrainState(params, lin_params, ...)
     assert max(float(np.max(np.abs(a - b))) for a, b in zip(lin_params, leaves0)) > 1e-3  # it trained
-    got32 = run(make_train_chunk(apply_fn, opt, 4), jax.tree_util.tree_map(lambda p: jnp.asarray(p, jnp.float32), theta0),
-                jnp.float32)
+    theta0_32 = jax.tree_util.tree_map(lambda p: jnp.asarray(p, jnp.float32), theta0)
+    got32 = run(make_train_chunk(apply_fn, opt, 4), theta0_32, jnp.float32)
     k = (2 * spec.depth + 3) * max(spec.width, 3)
     u = float(np.finfo(np.float32).eps) / 2
     for g, a in zip(got32, ref):
