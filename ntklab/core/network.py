@@ -158,6 +158,7 @@ def make_apply_fn(spec: MLPSpec):
     def apply_fn(params, x):
         return net.apply(params, x)[:, 0]
 
+    apply_fn.net = net  # its layers, for the steps that take gradients in factors (core/training.py)
     return apply_fn
 
 

@@ -14,8 +14,10 @@ The linearization f_α,lin(θ) = f_α(θ0) + α·J(θ0)(θ − θ0) is trained e
 * in **function space** (default): gradient descent keeps θ − θ0 in the row space of J(θ0) on the
   training set, θ_k − θ0 = Jᵀc_k, so f_α,lin(x) = f_α(θ0, x) + Θ̂₀(x, X)·b_k with
   b_{k+1} = b_k − η·(f_α,lin(X) − y)/n: O(n²) per step instead of a JVP and its transpose, exactly;
-* in **parameter space**: a JVP and its transpose per step (the oracle, and the path any other
-  optimizer would need).
+* in **parameter space**: the path any other optimizer would need, and the oracle. Given the network's
+  layers (``net``) its output J(θ0)Δθ and gradient J(θ0)ᵀr come from per-layer factors fixed at θ0
+  (:func:`dense_factors`: each Dense layer's input and ∂f/∂z), one matrix product per layer each; without
+  them a JVP and its transpose per step (about four). The same linear model either way.
 
 A run steps the network with its gradient in factored form (``make_gd_chunk(..., net=...)``): per
 Dense layer the input h and ∂C/∂z, the update hᵀ(∂C/∂z) formed block by block in place.
@@ -60,29 +62,44 @@ def init_train_state(theta0, optimizer: optax.GradientTransformation) -> TrainSt
     return TrainState(theta0, theta0, optimizer.init(theta0), optimizer.init(theta0))
 
 
-def make_train_chunk(apply_fn, optimizer: optax.GradientTransformation, n_steps: int):
+def make_train_chunk(apply_fn, optimizer: optax.GradientTransformation, n_steps: int, *, net=None):
     """Jitted ``chunk(state, theta0, x, y) -> (state, (loss, lin_loss))``: ``n_steps`` GD steps.
 
     ``loss`` and ``lin_loss`` (n_steps,) are the training losses ‖f − y‖²/(2n) before each step.
     The plain network (α = 1, every leaf trained) with its parameter-space linearization, a step's
     losses kept: the reference that tests compare :func:`make_gd_chunk` with.
+
+    ``net``: the :class:`~ntklab.core.stax.Serial` that ``apply_fn`` applies (default: ``apply_fn.net``
+    where :func:`~ntklab.core.network.make_apply_fn` made it). With it the linearization's output and
+    gradient are taken from per-layer factors at θ0 (:func:`dense_factors`): one matrix product per
+    Dense layer each, where a JVP and its transpose take about four; the same linear model, exactly.
     """
 
     import optax
 
+    net = getattr(apply_fn, "net", None) if net is None else net
+
     @jax.jit
     def chunk(state: TrainState, theta0, x, y):
-        f0, jvp = jax.linearize(lambda p: apply_fn(p, x), theta0)
+        if net is None:
+            f0, jvp = jax.linearize(lambda p: apply_fn(p, x), theta0)
 
-        def lin_loss_fn(p):
-            return half_mse(f0 + jvp(jax.tree_util.tree_map(jnp.subtract, p, theta0)), y)
+            def lin_loss_and_grad(p):
+                return jax.value_and_grad(
+                    lambda p: half_mse(f0 + jvp(jax.tree_util.tree_map(jnp.subtract, p, theta0)), y))(p)
+        else:
+            f0, factors = dense_factors(net, theta0, x)
+
+            def lin_loss_and_grad(p):
+                r = f0 + linear_change(factors, p, theta0) - y
+                return half_mse(r, 0.0), linear_gradient(factors, r / r.shape[0], p)
 
         def loss_fn(p):
             return half_mse(apply_fn(p, x), y)
 
         def step(s: TrainState, _):
             loss, grads = jax.value_and_grad(loss_fn)(s.params)
-            lin_loss, lin_grads = jax.value_and_grad(lin_loss_fn)(s.lin_params)
+            lin_loss, lin_grads = lin_loss_and_grad(s.lin_params)
             updates, opt_state = optimizer.update(grads, s.opt_state, s.params)
             lin_updates, lin_opt_state = optimizer.update(lin_grads, s.lin_opt_state, s.lin_params)
             new = TrainState(
@@ -96,6 +113,85 @@ def make_train_chunk(apply_fn, optimizer: optax.GradientTransformation, n_steps:
         return jax.lax.scan(step, state, None, length=n_steps)
 
     return chunk
+
+
+# --- the linearization from per-layer factors ----------------------------------------------------
+
+
+class DenseFactor(NamedTuple):
+    """One Dense layer z = c_w·hW + c_b·b of the network at θ0 on n points.
+
+    h: its input (n, in); dfdz: row i is ∂f_i/∂z_i (n, out), the backward signal of output i.
+    c_w, c_b: the layer's multipliers (static).
+    """
+
+    h: Array
+    dfdz: Array
+    c_w: float
+    c_b: float
+
+
+jax.tree_util.register_pytree_node(
+    DenseFactor, lambda d: ((d.h, d.dfdz), (d.c_w, d.c_b)), lambda aux, ch: DenseFactor(*ch, *aux))
+
+
+def dense_factors(net, theta, x: Array) -> tuple[Array, list[DenseFactor]]:
+    """f(θ, x) (n,) and, per Dense layer in forward order, its input and ∂f/∂z: one forward and one backward pass.
+
+    f_i depends on point i only, so the cotangent of Σ_i f_i at a layer's output z is, row by row,
+    ∂f_i/∂z_i. Then ∂f_i/∂W = c_w·h_iᵀ ∂f_i/∂z_i and ∂f_i/∂b = c_b·∂f_i/∂z_i: the Jacobian J(θ) in factors.
+    """
+    dense = net.dense_layers(theta)
+    eps = [jnp.zeros((x.shape[0], layer.out_dim), x.dtype) for layer, _ in dense]
+
+    def total(eps):
+        inputs, taps = [], iter(eps)
+
+        def tap(layer, h, z):
+            inputs.append(h)
+            return z + next(taps)
+
+        f = net.apply(theta, x, tap)[:, 0]
+        return jnp.sum(f), (f, inputs)
+
+    grads, (f, inputs) = jax.grad(total, has_aux=True)(eps)
+    return f, [DenseFactor(h, g, *layer.scales(h.shape[-1])) for (layer, _), h, g in zip(dense, inputs, grads)]
+
+
+def _weight_pairs(params, n_layers: int) -> tuple[list, object]:
+    """The leaves of ``params`` (None for a frozen one) as [(W, b)] per Dense layer, and the tree's structure."""
+    leaves, treedef = jax.tree_util.tree_flatten(params, is_leaf=lambda v: v is None)
+    if len(leaves) != 2 * n_layers:
+        raise ValueError(f"net: {n_layers} Dense layers do not fit {len(leaves)} parameter arrays.")
+    return list(zip(leaves[::2], leaves[1::2])), treedef
+
+
+def linear_change(factors: list[DenseFactor], params, theta0) -> Array:
+    """J(θ0)(θ − θ0) (n,) from the factors: Σ_l c_w·rowdot(∂f/∂z_l, h_l ΔW_l) + c_b·∂f/∂z_l Δb_l, over the
+    leaves of ``params`` that are not None (frozen leaves do not move)."""
+    pairs, _ = _weight_pairs(params, len(factors))
+    pairs0, _ = _weight_pairs(theta0, len(factors))
+    out = jnp.zeros(factors[0].h.shape[0], factors[0].h.dtype)
+    for fac, (w, b), (w0, b0) in zip(factors, pairs, pairs0):
+        if w is not None:
+            out = out + fac.c_w * jnp.sum(fac.dfdz * (fac.h @ (w - w0)), axis=1)
+        if b is not None:
+            out = out + fac.c_b * (fac.dfdz @ (b - b0))
+    return out
+
+
+def linear_gradient(factors: list[DenseFactor], r: Array, params):
+    """J(θ0)ᵀr shaped like ``params`` (None where it is None): per Dense layer c_w·hᵀ(r·∂f/∂z) and c_b·rᵀ∂f/∂z.
+
+    With r = (f_lin − y)/n this is the gradient of ‖f_lin − y‖²/(2n), the linear model's own, for any optimizer.
+    """
+    pairs, treedef = _weight_pairs(params, len(factors))
+    new = []
+    for fac, (w, b) in zip(factors, pairs):
+        g = r[:, None] * fac.dfdz
+        new.append(None if w is None else fac.c_w * (fac.h.T @ g))
+        new.append(None if b is None else fac.c_b * jnp.sum(g, axis=0))
+    return jax.tree_util.tree_unflatten(treedef, new)
 
 
 # --- trainable subsets ------------------------------------------------------------------------
@@ -135,6 +231,8 @@ class GDConsts(NamedTuple):
     function space (unused, (0, 0), in parameter space); lin_limit: a linearization loss above it has
     diverged (its dynamics are linear: below η_crit its loss never grows, above it the unstable modes
     grow geometrically, so 10³× the initial loss means divergence, long before an overflow).
+    lin_factors: :func:`dense_factors` of θ0 on X, for the factored parameter-space linearization of a
+    chunk given ``net``; () (the default): each chunk computes them (one forward and backward pass).
     """
 
     frozen: list
@@ -145,6 +243,7 @@ class GDConsts(NamedTuple):
     fa0: Array
     ntk0: Array
     lin_limit: Array
+    lin_factors: list | tuple = ()
 
 
 class ChunkStats(NamedTuple):
@@ -195,7 +294,9 @@ def make_gd_chunk(apply_fn, *, alpha: float, learning_rate: float, lr_scale: flo
     (one backward pass, no weight gradient formed), and W −= η'·c_w·hᵀg is applied at the start of the
     next step, in row blocks (:func:`_rank_update`): the same steps, but each wide weight matrix is read
     by the forward and backward passes and rewritten once, where autodiff's step also copies it and
-    writes and reads back its gradient (width 4096: bench/bench_step.py).
+    writes and reads back its gradient (width 4096: bench/bench_step.py). With ``net`` the parameter-space
+    linearization, too, takes its output and gradient from factors (J(θ0)'s, ``consts.lin_factors`` or
+    computed once per chunk): one matrix product per layer each instead of a JVP and its transpose.
     ``donate``: the chunk reuses the buffers of the ``state`` it is given (no copy of the weights per
     call); the caller must not use that state afterwards.
     """
@@ -225,8 +326,9 @@ def make_gd_steps(apply_fn, *, alpha: float, lr_scale: float = 1.0, linearizatio
         _, df = jax.jvp(lambda p: apply_fn(combine(p, c.frozen), c.x), (c.theta0,), (delta,))
         return c.fa0 + alpha * df
 
-    def lin_step(lin, stats: ChunkStats, c: GDConsts, i, learning_rate):
-        """The linearization's step i: (lin, its loss before the step, lin_bad)."""
+    def lin_step(lin, stats: ChunkStats, c: GDConsts, i, learning_rate, factors=None):
+        """The linearization's step i: (lin, its loss before the step, lin_bad). ``factors``: θ0's
+        :func:`dense_factors` on X; with them the parameter-space gradient is J(θ0)ᵀr in factors."""
         lin_loss, lin_bad = stats.lin_loss, stats.lin_bad
         if with_lin:
             if linearization == "function":
@@ -235,7 +337,12 @@ def make_gd_steps(apply_fn, *, alpha: float, lr_scale: float = 1.0, linearizatio
                 lin = lin - (learning_rate / r.shape[0]) * r
             else:
                 rate = learning_rate * lr_scale * inv_alpha2
-                lin_loss, lin_grads = jax.value_and_grad(lambda p: half_mse(lin_f_param(p, c), c.y))(lin)
+                if factors is None:
+                    lin_loss, lin_grads = jax.value_and_grad(lambda p: half_mse(lin_f_param(p, c), c.y))(lin)
+                else:
+                    r = c.fa0 + alpha * linear_change(factors, lin, c.theta0) - c.y
+                    lin_loss = half_mse(r, 0.0)
+                    lin_grads = linear_gradient(factors, (alpha / r.shape[0]) * r, lin)
                 lin = jax.tree_util.tree_map(lambda p, g: p - rate * g, lin, lin_grads)
             bad = ~jnp.isfinite(lin_loss) | (lin_loss > c.lin_limit)
             lin_bad = jnp.where((stats.lin_bad < 0) & bad, i, stats.lin_bad)
@@ -303,10 +410,13 @@ def make_gd_steps(apply_fn, *, alpha: float, lr_scale: float = 1.0, linearizatio
         # Step i computes C and the factors at θ_i; θ_{i+1} is formed at the start of step i + 1 (or after
         # the loop), so that each weight matrix's update is the only reader of its loop-carried buffer.
         rate = learning_rate * lr_scale * inv_alpha2
+        lin_factors = None
+        if with_lin and linearization == "parameter":
+            lin_factors = consts.lin_factors or dense_factors(net, combine(consts.theta0, consts.frozen), consts.x)[1]
 
         def step(i, params, lin, stats):
             loss, pending = factors(params, consts)
-            lin, lin_loss, lin_bad = lin_step(lin, stats, consts, i, learning_rate)
+            lin, lin_loss, lin_bad = lin_step(lin, stats, consts, i, learning_rate, lin_factors)
             return pending, lin, record(stats, loss, lin_loss, lin_bad, i)
 
         def body(i, carry):

@@ -37,7 +37,8 @@ from ntklab.core import (
 from ntklab.core import spectra as sp
 from ntklab.core.stability import eta_crit as kernel_eta_crit
 from ntklab.core.stability import kernel_in_blocks
-from ntklab.core.training import GDConsts, GDState, combine, half_mse, lin_outputs, make_gd_chunk, partition
+from ntklab.core.training import (GDConsts, GDState, combine, dense_factors, half_mse, lin_outputs, make_gd_chunk,
+                                  partition)
 from ntklab.session.datasets import build_dataset
 from ntklab.session.measures import (
     NOT_DIVERGED,
@@ -408,16 +409,19 @@ class _Run:
                         model.theta0, model.x_all, model.x_train) if function_space else jnp.zeros((0, 0), fa0_all.dtype))
         self.ntk0_all = ntk0_all
         loss0 = half_mse(fa0_all[:n], model.y_train)
+        net = make_mlp(m)
+        lin_factors = () if function_space else jax.jit(lambda p, x: dense_factors(net, p, x)[1])(
+            model.theta0, model.x_train)  # the parameter-space linearization's J(θ0) in factors, once per run
         self.consts = GDConsts(frozen=frozen, theta0=train0, x=model.x_train, y=model.y_train,
                                offset=offset_all[:n], fa0=fa0_all[:n],
                                ntk0=ntk0_all[:n] if function_space else ntk0_all,
-                               lin_limit=LIN_LIMIT * loss0 + jnp.finfo(loss0.dtype).tiny)
+                               lin_limit=LIN_LIMIT * loss0 + jnp.finfo(loss0.dtype).tiny, lin_factors=lin_factors)
         lin0 = jnp.zeros(n, fa0_all.dtype) if function_space else train0
         # a copy: the chunks consume their state's buffers, and θ0's stay in consts and the evaluation
         self.state0 = jax.tree_util.tree_map(jnp.copy, GDState(train0, lin0))
         kw = dict(alpha=alpha, learning_rate=tr.learning_rate, lr_scale=learning_rate_scale(m),
                   linearization=tr.linearization)
-        kw.update(net=make_mlp(m), donate=True)  # the factored step (core/training.py), in place
+        kw.update(net=net, donate=True)  # the factored step (core/training.py), in place
         self.chunks = {True: make_gd_chunk(apply_fn, **kw, with_lin=True),
                        False: make_gd_chunk(apply_fn, **kw, with_lin=False)}
         self.last_loss = math.nan

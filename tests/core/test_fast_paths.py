@@ -92,6 +92,7 @@ _STEP_CASES = [
     (MLPSpec(depth=2, width=48, parameterization="mup"), "hidden", 1.0, "function"),
     (MLPSpec(depth=1, width=40, parameterization="mean_field"), "readout", 0.5, "function"),
     (MLPSpec(depth=2, width=64, parameterization="standard", activation="erf"), "all", 1.0, "parameter"),
+    (MLPSpec(depth=2, width=32, b_std=0.5), "hidden", 1.5, "parameter"),  # frozen readout, linearization in factors
 ]
 
 
@@ -125,3 +126,109 @@ def test_factored_steps_equal_autodiff_steps(x64, monkeypatch, spec, trainable, 
     moved = [float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree_util.tree_leaves(plain[0].params),
                                                               jax.tree_util.tree_leaves(train0))]
     assert max(moved) > 1e-3  # it trained
+
+
+# --- the parameter-space linearization in factors ---------------------------------------------------
+
+_LIN_CASES = [
+    MLPSpec(depth=1, width=24, activation="relu", b_std=0.5),
+    MLPSpec(depth=3, width=16, activation="relu", b_std=0.5, parameterization="standard"),
+    MLPSpec(depth=3, width=16, activation="erf", b_std=0.5),
+    MLPSpec(depth=1, width=24, activation="tanh", b_std=0.5, parameterization="standard"),
+    MLPSpec(depth=2, width=16, activation="tanh", b_std=0.5, architecture="resnet"),
+]
+
+
+def _lin_both(spec, theta0, dtype):
+    """(factored, autodiff): f(θ0), J(θ0)Δθ and J(θ0)ᵀr on 8 points, each a list of arrays; and the
+    magnitudes |J||Δθ| and |J|ᵀ|r| (the sums of absolute terms that bound their rounding)."""
+    from ntklab.core import make_apply_fn
+    from ntklab.core.training import dense_factors, linear_change, linear_gradient
+
+    rng = np.random.default_rng(8)
+    x, r = jnp.asarray(rng.normal(size=(8, 3)), dtype), jnp.asarray(rng.normal(size=8), dtype)
+    theta0 = jax.tree_util.tree_map(lambda p: jnp.asarray(p, dtype), theta0)
+    leaves, treedef = jax.tree_util.tree_flatten(theta0)
+    delta = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(0.1 * rng.normal(size=p.shape), dtype) for p in leaves])
+    theta = jax.tree_util.tree_map(jnp.add, theta0, delta)
+    apply_fn, net = make_apply_fn(spec), make_mlp(spec)
+
+    def factored(theta0, theta, x, r):
+        f0, factors = dense_factors(net, theta0, x)
+        absf = [f._replace(h=jnp.abs(f.h), dfdz=jnp.abs(f.dfdz)) for f in factors]
+        zero = jax.tree_util.tree_map(jnp.zeros_like, theta0)
+        size = (linear_change(absf, jax.tree_util.tree_map(jnp.abs, delta), zero),
+                linear_gradient(absf, jnp.abs(r), theta0))
+        return (f0, linear_change(factors, theta, theta0), linear_gradient(factors, r, theta)), size
+
+    def autodiff(theta0, theta, x, r):
+        f0, vjp = jax.vjp(lambda p: apply_fn(p, x), theta0)
+        _, df = jax.jvp(lambda p: apply_fn(p, x), (theta0,), (jax.tree_util.tree_map(jnp.subtract, theta, theta0),))
+        return f0, df, vjp(r)[0]
+
+    (got, size), ref = jax.jit(lambda *a: (factored(*a), autodiff(*a)))(theta0, theta, x, r)
+    return [jax.tree_util.tree_leaves(t) for t in (got, ref, size)]
+
+
+@pytest.mark.parametrize("spec", _LIN_CASES)
+def test_linearization_in_factors_equals_jvp_and_vjp(spec):
+    """f(θ0), J(θ0)Δθ and J(θ0)ᵀr from per-layer factors (one forward and one backward pass at θ0) against
+    JAX's JVP and VJP, biases, both parameterizations, ReLU/erf/tanh, depth 1 and 3, a resnet. float64:
+    to 1e-12 of each array's largest entry (different orders of summation). float32 against that float64
+    answer, normwise: within Higham's γ_k = k·u per accumulated product, k = (2·depth + 3)·max(width, d) (the
+    forward and backward passes that make the factors, then the product), times the largest sum of absolute
+    terms |J||Δθ| or |J|ᵀ|r| — a worst case; an error in the maths is O(1) of it."""
+    from ntklab.core import init_params
+
+    with jax.enable_x64(True):
+        theta0 = jax.device_get(init_params(spec, 3, key=jax.random.key(2), dtype=jnp.float64))
+        got64, ref64, size = _lin_both(spec, theta0, jnp.float64)
+        assert len(got64) == len(ref64) == 2 + 2 * (spec.depth + (2 if spec.architecture == "resnet" else 1))
+        for g, a in zip(got64, ref64):
+            a = np.asarray(a)
+            np.testing.assert_allclose(np.asarray(g), a, rtol=0, atol=1e-12 * np.abs(a).max())
+    got32, _, _ = _lin_both(spec, theta0, jnp.float32)
+    k = (2 * spec.depth + 3) * max(spec.width, 3)
+    u = float(np.finfo(np.float32).eps) / 2
+    for i, (g, a) in enumerate(zip(got32, ref64)):
+        assert g.dtype == jnp.float32
+        bound = k * u * np.max(np.abs(np.asarray(a)) if i == 0 else np.asarray(size[i - 1]))
+        assert np.max(np.abs(np.asarray(g, np.float64) - np.asarray(a))) <= bound, i
+
+
+@pytest.mark.parametrize("spec", [_LIN_CASES[0], _LIN_CASES[1], _LIN_CASES[3]], ids=["relu1", "relu3std", "tanh1std"])
+def test_train_chunk_in_factors_equals_autodiff_chunk(spec):
+    """4 steps of ``make_train_chunk`` with momentum (an optimizer other than plain GD: the factored gradient
+    is the linear model's own), its linearization from factors against autodiff's (``apply_fn`` without
+    ``.net``): the same losses and iterates, float64 to 1e-12 of each array's largest entry; float32 against
+    that float64 run normwise within (steps + 1)·γ_k, k as above (each step's rounding, carried on)."""
+    import optax
+
+    from ntklab.core import init_params, init_train_state, make_apply_fn, make_train_chunk
+
+    rng = np.random.default_rng(9)
+    x_np, y_np = rng.normal(size=(8, 3)), np.sin(rng.normal(size=8))
+    opt = optax.sgd(0.05, momentum=0.9)
+    apply_fn = make_apply_fn(spec)
+
+    def run(chunk_fn, theta0, dtype):
+        state = init_train_state(theta0, opt)
+        return jax.tree_util.tree_leaves(chunk_fn(state, theta0, jnp.asarray(x_np, dtype), jnp.asarray(y_np, dtype)))
+
+    with jax.enable_x64(True):
+        theta0 = jax.device_get(init_params(spec, 3, key=jax.random.key(3), dtype=jnp.float64))
+        ref = run(make_train_chunk(lambda p, x: apply_fn(p, x), opt, 4), theta0, jnp.float64)
+        got = run(make_train_chunk(apply_fn, opt, 4), theta0, jnp.float64)
+        for g, a in zip(got, ref):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(a), rtol=0, atol=1e-12 * np.abs(np.asarray(a)).max())
+        ref = [np.asarray(a) for a in ref]
+    leaves0 = jax.tree_util.tree_leaves(theta0)
+    lin_params = ref[len(leaves0):2 * len(leaves0)]  # TrainState(params, lin_params, ...)
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(lin_params, leaves0)) > 1e-3  # it trained
+    theta0_32 = jax.tree_util.tree_map(lambda p: jnp.asarray(p, jnp.float32), theta0)
+    got32 = run(make_train_chunk(apply_fn, opt, 4), theta0_32, jnp.float32)
+    k = (2 * spec.depth + 3) * max(spec.width, 3)
+    u = float(np.finfo(np.float32).eps) / 2
+    for g, a in zip(got32, ref):
+        assert g.dtype == jnp.float32
+        assert np.max(np.abs(np.asarray(g, np.float64) - a)) <= 5 * k * u * np.abs(a).max()
