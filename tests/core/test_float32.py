@@ -118,6 +118,7 @@ def _check_reference_cases(cases):
             _assert_kernel_float32(spec, np.array(case["x1"], np.float32), np.array(case["x2"], np.float32))
 
 
+@pytest.mark.covered_by_slow  # every 30th case of test_nt_reference_cases_float32_all
 def test_nt_reference_cases_float32_sample():
     """Every 30th public nt case computed in float32: within the tolerance above of the float64 value,
     which is itself within 1e-7 of nt's (test_analytic.py)."""

@@ -2,7 +2,8 @@
 
 Every claim test runs the page's presets headless. The "fast" variant changes only what a run observes
 (fewer snapshots, rarer kernel updates, views a claim does not need switched off), never the training
-itself; the "shipped" variant (slow) runs the files exactly as the window loads them. Tolerances come
+itself; the "shipped" variant (slow) runs the files exactly as the window loads them, and replaces the
+fast one when the slow tests run (marker covered_by_slow, tests/conftest.py). Tolerances come
 from the theory the page states or from float32 rounding, with the measured values in comments.
 """
 
@@ -184,7 +185,7 @@ FAST = {
     "train_all.toml": dict(train={"snapshots": 10, "kernel_every": 10}),
 }
 TRAINING = {"learning_rate", "steps", "seed", "trainable", "precision", "linearization"}
-VARIANTS = ["fast", pytest.param("shipped", marks=pytest.mark.slow)]
+VARIANTS = [pytest.param("fast", marks=pytest.mark.covered_by_slow), pytest.param("shipped", marks=pytest.mark.slow)]
 
 
 @dataclass(frozen=True)
