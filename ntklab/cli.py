@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     run.add_argument("--overwrite", action="store_true", help="replace a previous run in DIR")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--precision", choices=["float32", "float64"], default=None,
+                     help="train.precision for this run (default: the file's)")
     sweep = sub.add_parser("sweep", help="run a sweep (an experiment file with a [sweep] section) headless")
     sweep.add_argument("config", metavar="FILE.toml")
     sweep.add_argument("--out", required=True, metavar="DIR",
@@ -112,7 +114,8 @@ def _report(outcome: dict) -> None:
     _error(f"internal error (please report): {type(error).__name__}: {error}" if bug else str(error))
 
 
-def run_headless(config: str, out: str, quiet: bool = False, overwrite: bool = False) -> int:
+def run_headless(config: str, out: str, quiet: bool = False, overwrite: bool = False,
+                 precision: str | None = None) -> int:
     from tqdm import tqdm
 
     from ntklab.session import Experiment, SpecError, TrainingDiverged, load_spec, write_run
@@ -122,6 +125,8 @@ def run_headless(config: str, out: str, quiet: bool = False, overwrite: bool = F
 
     try:
         spec = load_spec(config)
+        if precision is not None:
+            spec = spec.with_changes(train={"precision": precision})
         for warning in check_resources(spec):
             print(f"note: {warning}", file=sys.stderr)
         check_out_dir(out, overwrite)
@@ -321,7 +326,7 @@ def _write(record, spec, out, write_run, why: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
-        return run_headless(args.config, args.out, args.quiet, args.overwrite)
+        return run_headless(args.config, args.out, args.quiet, args.overwrite, args.precision)
     if args.command == "sweep":
         return sweep_headless(args.config, args.out, args.ray, args.quiet, args.overwrite)
     if args.selftest:

@@ -140,6 +140,17 @@ def test_cli_run_writes_snapshots_and_summary(tmp_path, capsys):
     assert load_spec(tmp_path / "out" / "experiment.toml") == TINY
 
 
+def test_cli_precision_overrides_the_files(tmp_path, capsys):
+    config = tmp_path / "tiny.toml"
+    config.write_text(dump_spec(TINY))  # float32, the default
+    assert cli_main(["run", str(config), "--out", str(tmp_path / "out"), "--quiet", "--precision", "float64"]) == 0
+    assert load_spec(tmp_path / "out" / "experiment.toml") == TINY.with_changes(train={"precision": "float64"})
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["precision"] == "float64"
+    with pytest.raises(SystemExit) as bad:
+        cli_main(["run", str(config), "--out", str(tmp_path / "o2"), "--precision", "float16"])
+    assert bad.value.code == 2 and "float64" in capsys.readouterr().err
+
+
 def test_cli_reports_divergence_and_bad_config(tmp_path, capsys):
     config = tmp_path / "hot.toml"
     config.write_text(dump_spec(TINY.with_changes(train={"learning_rate": 50.0})))
