@@ -7,31 +7,9 @@ import jax.numpy as jnp
 
 from ntklab.core.network import MLPSpec, learning_rate_scale, make_mlp
 from ntklab.core.precision import full_precision
+from ntklab.core.training import dense_factors
 
 Array = jax.Array
-
-
-def _features(net, params, x: Array):
-    """Per Dense layer, in forward order: (its input h (n, N_in), δ = ∂f/∂z of its output (n, N_out), (c_w, c_b)).
-
-    One reverse pass for any architecture: a zero e is added to every Dense output z (``tap``) and
-    δ = ∂(Σ_examples f)/∂e, which is per example because examples do not mix.
-    """
-    dense = net.dense_layers(params)
-    zeros = [jnp.zeros((x.shape[0], layer.out_dim), x.dtype) for layer, _ in dense]
-
-    def total(eps):
-        inputs, eps = [], iter(eps)
-
-        def tap(layer, h, z):
-            inputs.append(h)
-            return z + next(eps)
-
-        return jnp.sum(net.apply(params, x, tap)), inputs
-
-    deltas, inputs = jax.grad(total, has_aux=True)(zeros)
-    scales = [layer.scales(h.shape[-1]) for (layer, _), h in zip(dense, inputs)]
-    return inputs, deltas, scales
 
 
 @full_precision
@@ -47,12 +25,12 @@ def empirical_ntk(spec: MLPSpec, params, x1: Array, x2: Array | None = None, *, 
     dense_on = [layer.trainable for layer, _ in net.dense_layers(params)]
     # Inputs in the parameters' precision: float32 inputs would make the first layer's h1 h2ᵀ float32.
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(params))
-    h1, d1, scales = _features(net, params, jnp.asarray(x1, dtype))
-    h2, d2, _ = (h1, d1, scales) if x2 is None else _features(net, params, jnp.asarray(x2, dtype))
+    _, f1 = dense_factors(net, params, jnp.asarray(x1, dtype))
+    f2 = f1 if x2 is None else dense_factors(net, params, jnp.asarray(x2, dtype))[1]
     ntk = 0.0
-    for a1, a2, g1, g2, (c_w, c_b), on in zip(h1, h2, d1, d2, scales, dense_on):
+    for a, b, on in zip(f1, f2, dense_on):
         if on:
-            ntk = ntk + (g1 @ g2.T) * (c_w**2 * (a1 @ a2.T) + c_b**2)
+            ntk = ntk + (a.dfdz @ b.dfdz.T) * (a.c_w**2 * (a.h @ b.h.T) + a.c_b**2)
     return learning_rate_scale(spec) * ntk
 
 
