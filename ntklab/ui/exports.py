@@ -62,15 +62,22 @@ def has_curves(view: pg.GraphicsView | None) -> bool:
     return view is not None and any(_curves(item) for item in plot_items(view))
 
 
+def _target(path: str | Path, formats: dict[str, str]) -> tuple[Path, str]:
+    """(path, its format) when ``path`` names one of ``formats`` in an existing folder; else ExportError."""
+    path = Path(path)
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in formats:
+        names = [f".{k}" for k in formats]
+        raise ExportError(f"{path.name}: use a file name ending in {', '.join(names[:-1])} or {names[-1]}.")
+    if not path.parent.is_dir():
+        raise ExportError(f"{path.parent} does not exist; choose another folder.")
+    return path, kind
+
+
 def export_view(view: pg.GraphicsView, path: str | Path) -> Path:
     """Writes ``view`` to ``path`` by its suffix: .png (the view at IMAGE_SCALE× its on-screen size), .svg (the
     scene), .csv (the curves of its first plot with any); returns the path. ExportError names the reason."""
-    path = Path(path)
-    kind = path.suffix.lower().lstrip(".")
-    if kind not in PLOT_FORMATS:
-        raise ExportError(f"{path.name}: use a file name ending in .png, .svg or .csv.")
-    if not path.parent.is_dir():
-        raise ExportError(f"{path.parent} does not exist; choose another folder.")
+    path, kind = _target(path, PLOT_FORMATS)
     if kind == "csv":
         item = next((i for i in plot_items(view) if _curves(i)), None)
         if item is None:
@@ -144,12 +151,7 @@ def _svg_by_qt(widget: QWidget, path: Path) -> bool:
 def export_window(window: QWidget, path: str | Path) -> Path:
     """Writes the whole window to ``path``: .png at WINDOW_SCALE× its on-screen size, or .svg (vector
     where Qt paints vectors; pyqtgraph's cached axes and legends are embedded as images)."""
-    path = Path(path)
-    kind = path.suffix.lower().lstrip(".")
-    if kind not in WINDOW_FORMATS:
-        raise ExportError(f"{path.name}: use a file name ending in .png or .svg.")
-    if not path.parent.is_dir():
-        raise ExportError(f"{path.parent} does not exist; choose another folder.")
+    path, kind = _target(path, WINDOW_FORMATS)
     if kind == "png":
         ratio = max(float(WINDOW_SCALE), window.devicePixelRatioF())  # pixels per logical pixel
         pixmap = QPixmap(window.size() * ratio)
